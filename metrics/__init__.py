@@ -1,0 +1,1 @@
+"""Metrics: PSNR, SSIM, LMD, FID, LSE-C/LSE-D, LPIPS (imported as `stfbench.metrics`)."""

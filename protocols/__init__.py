@@ -1,0 +1,1 @@
+"""Test protocols: pinned TOML files and their loader (imported as `stfbench.protocols`)."""

@@ -1,0 +1,1 @@
+"""SyncTalkFace reference implementation (imported as `stfbench.reference_model`)."""

@@ -1,0 +1,3 @@
+from stfbench.cli import main
+
+main()

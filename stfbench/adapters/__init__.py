@@ -1,0 +1,1 @@
+"""Model adapters: the one interface every generator (built-in, control or external) implements."""

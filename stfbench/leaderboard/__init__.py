@@ -1,0 +1,1 @@
+"""Leaderboard tables from run directories: LaTeX (booktabs), Markdown, CSV, JSON."""

@@ -1,0 +1,244 @@
+"""Video decoding and encoding with PyAV (its bundled FFmpeg; no system ffmpeg needed).
+
+Frame-rate policy: a clip whose fps differs from the requested one is an error unless `resample=True`,
+which retimes it by nearest-frame selection (frame i of the output = input frame at time i / fps).
+Image folders (`0001.png`, `0002.jpg`, ...) are read in natural name order at the requested fps.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+from stfbench.errors import DecodeError, NoAudioError, RateError
+from stfbench.media.audio import _reason, read_audio
+from stfbench.media.clip import Clip
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+AUDIO_IN_FOLDER = ("audio.wav", "audio.flac", "audio.mp3")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file declares: frame count (may be estimated), fps, size, and whether it has audio."""
+
+    num_frames: int
+    fps: float
+    width: int
+    height: int
+    has_audio: bool
+    audio_rate: int | None
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """Read a video's header without decoding frames."""
+    path = Path(path)
+    container = _open(path)
+    with container:
+        if not container.streams.video:
+            raise DecodeError("no video stream", path)
+        stream = container.streams.video[0]
+        fps = float(stream.average_rate or stream.guessed_rate or 0)
+        frames = stream.frames
+        if not frames and stream.duration is not None and stream.time_base is not None:
+            frames = round(float(stream.duration * stream.time_base) * fps)
+        audio = container.streams.audio[0] if container.streams.audio else None
+        return VideoInfo(
+            num_frames=int(frames),
+            fps=fps,
+            width=stream.codec_context.width,
+            height=stream.codec_context.height,
+            has_audio=audio is not None,
+            audio_rate=None if audio is None else audio.codec_context.sample_rate,
+        )
+
+
+def iter_video_frames(path: str | Path) -> Iterator[np.ndarray]:
+    """Stream the frames of a video file as (H, W, 3) uint8 RGB arrays (constant memory)."""
+    path = Path(path)
+    container = _open(path)
+    with container:
+        if not container.streams.video:
+            raise DecodeError("no video stream", path)
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            for frame in container.decode(stream):
+                yield frame.to_ndarray(format="rgb24")
+        except av.error.FFmpegError as error:
+            raise DecodeError(f"corrupt video stream ({_reason(error)})", path) from None
+
+
+def read_clip(
+    path: str | Path,
+    audio_path: str | Path | None = None,
+    *,
+    fps: float = 25.0,
+    sample_rate: int = 16000,
+    resample: bool = False,
+    require_audio: bool = True,
+) -> Clip:
+    """Decode a clip (mp4/avi/mkv file or image folder) → `Clip` with uint8 RGB frames (T, H, W, 3).
+
+    Audio comes from `audio_path` when given (overriding the clip's own track), else from the file's
+    first audio stream (for a folder: `audio.wav`/`.flac`/`.mp3` inside it). Without audio, raises
+    `NoAudioError` unless `require_audio=False` (then audio is empty).
+    """
+    path = Path(path)
+    if path.is_dir():
+        frames, native_fps = _read_image_folder(path), float(fps)
+        own_audio = next((path / name for name in AUDIO_IN_FOLDER if (path / name).exists()), None)
+    else:
+        frames, native_fps = _read_video_frames(path)
+        own_audio = path
+    if abs(native_fps - fps) > 1e-3:
+        if not resample:
+            raise RateError(f"video is {native_fps:g} fps, the protocol needs {fps:g} fps (pass --resample)", path)
+        frames = _retime(frames, native_fps, fps)
+    source = Path(audio_path) if audio_path is not None else own_audio
+    if source is None:
+        if require_audio:
+            raise NoAudioError("image folder has no audio.wav and no separate audio was given", path)
+        audio = np.zeros(0, np.float32)
+    else:
+        try:
+            audio = read_audio(source, sample_rate=sample_rate, resample=resample)
+        except NoAudioError:
+            if require_audio:
+                raise
+            audio = np.zeros(0, np.float32)
+    return Clip(frames=frames, audio=audio, fps=float(fps), sample_rate=sample_rate, path=path)
+
+
+def write_clip(
+    path: str | Path,
+    frames: np.ndarray,
+    audio: np.ndarray | None,
+    fps: float = 25.0,
+    sample_rate: int = 16000,
+    *,
+    crf: int = 18,
+    threads: int = 0,
+) -> Path:
+    """Write frames (T, H, W, 3) uint8 RGB and mono float32 audio to `path`.
+
+    `.mp4` → H.264 (yuv420p, `crf`) + AAC; `.mkv` → lossless FFV1 (RGB, bgr0, decoded bit-exactly) +
+    FLAC; `.avi` → MPEG-4 part 2 + PCM. The file is written to a temporary name and renamed, so a
+    crash never leaves a half-written clip under the final name. `threads=1` makes H.264 output
+    byte-identical across machines.
+    """
+    path = Path(path)
+    frames = np.ascontiguousarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
+    suffix = path.suffix.lower()
+    codecs = {".mp4": ("libx264", "aac"), ".mkv": ("ffv1", "flac"), ".avi": ("mpeg4", "pcm_s16le")}
+    if suffix not in codecs:
+        raise ValueError(f"{path}: unsupported container {suffix!r} (use .mp4, .mkv or .avi)")
+    video_codec, audio_codec = codecs[suffix]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.partial{suffix}")
+    height, width = frames.shape[1:3]
+    rate = Fraction(fps).limit_denominator(1001)
+    with av.open(str(tmp), mode="w", format={".mkv": "matroska"}.get(suffix)) as container:
+        container.metadata.clear()
+        vstream = container.add_stream(video_codec, rate=rate)
+        vstream.width, vstream.height = width, height
+        if video_codec == "ffv1":
+            vstream.pix_fmt = "bgr0"
+        else:
+            vstream.pix_fmt = "yuv420p"
+        if video_codec == "libx264":
+            vstream.options = {"crf": str(crf), "preset": "medium"}
+            if threads:
+                vstream.options["threads"] = str(threads)
+        elif video_codec == "mpeg4":
+            vstream.options = {"qscale": "2"}
+            vstream.codec_context.qscale = 2
+        astream = None
+        if audio is not None and len(audio):
+            astream = container.add_stream(audio_codec, rate=sample_rate)
+            astream.layout = "mono"
+        for image in frames:
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            container.mux(vstream.encode(frame))
+        container.mux(vstream.encode(None))
+        if astream is not None:
+            _encode_audio(container, astream, np.asarray(audio, np.float32), sample_rate)
+    tmp.replace(path)
+    return path
+
+
+def _encode_audio(container, stream, audio: np.ndarray, sample_rate: int) -> None:
+    samples = np.clip(audio, -1.0, 1.0)
+    if stream.codec_context.name == "pcm_s16le" or stream.codec_context.name == "flac":
+        data, fmt = (samples * 32767.0).round().astype(np.int16)[None, :], "s16"
+    else:
+        data, fmt = samples[None, :], "fltp"
+    frame_size = stream.codec_context.frame_size or 1024
+    for start in range(0, data.shape[1], frame_size):
+        chunk = np.ascontiguousarray(data[:, start : start + frame_size])
+        frame = av.AudioFrame.from_ndarray(chunk, format=fmt, layout="mono")
+        frame.sample_rate = sample_rate
+        frame.pts = start
+        frame.time_base = Fraction(1, sample_rate)
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode(None))
+
+
+def _open(path: Path):
+    if not path.exists():
+        raise DecodeError("file not found", path)
+    try:
+        return av.open(str(path))
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as error:
+        raise DecodeError(f"cannot open video ({_reason(error)})", path) from None
+
+
+def _read_video_frames(path: Path) -> tuple[np.ndarray, float]:
+    container = _open(path)
+    with container:
+        if not container.streams.video:
+            raise DecodeError("no video stream", path)
+        stream = container.streams.video[0]
+        native_fps = float(stream.average_rate or stream.guessed_rate or 0)
+    frames = list(iter_video_frames(path))
+    if not frames:
+        raise DecodeError("video has no decodable frames", path)
+    return np.stack(frames), native_fps
+
+
+def _natural_key(name: str) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def _read_image_folder(path: Path) -> np.ndarray:
+    files = sorted(
+        (p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: _natural_key(p.name)
+    )
+    if not files:
+        raise DecodeError("folder has no image frames", path)
+    frames = []
+    for file in files:
+        try:
+            with Image.open(file) as image:
+                frames.append(np.asarray(image.convert("RGB")))
+        except OSError as error:
+            raise DecodeError(f"unreadable frame ({_reason(error)})", file) from None
+    if len({f.shape for f in frames}) != 1:
+        raise DecodeError("frames in the folder differ in size", path)
+    return np.stack(frames)
+
+
+def _retime(frames: np.ndarray, source_fps: float, target_fps: float) -> np.ndarray:
+    """Nearest-frame retiming: output frame i shows the input frame displayed at time i / target_fps."""
+    count = int(np.floor(len(frames) * target_fps / source_fps + 1e-9))
+    index = np.minimum(np.floor(np.arange(count) * source_fps / target_fps + 1e-9).astype(int), len(frames) - 1)
+    return frames[index]

@@ -1,0 +1,1 @@
+"""Benchmark runner: generate + score a protocol into a resumable, shardable run directory."""
