@@ -1,0 +1,63 @@
+"""Metric base class and the per-clip sample every metric reads.
+
+Metrics stream: `update(sample)` once per clip (returns that clip's values for paired metrics),
+`compute()` at the end. `state_dict()` / `merge()` let shards combine accumulated statistics, so a
+dataset-level metric such as FID of a sharded run equals the unsharded one.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class ScoringSample:
+    """What one clip offers the metrics. Arrays are uint8 RGB; audio is float32 mono."""
+
+    clip_id: str
+    pred_crops: np.ndarray  # (T, S, S, 3) generated face crops
+    gt_crops: np.ndarray | None = None  # (T, S, S, 3) ground-truth crops (paired metrics)
+    pred_frames: np.ndarray | None = None  # (T, H, W, 3) whole generated frames (LSE fullframe224)
+    audio: np.ndarray | None = None  # (N,) float32 driving audio
+    fps: float = 25.0
+    sample_rate: int = 16000
+
+
+class Metric(ABC):
+    """A streaming metric. Subclasses document definition, units, range and direction (↑/↓)."""
+
+    #: Output keys this metric produces, e.g. ("psnr",) or ("lse_c", "lse_d", "av_offset").
+    keys: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """Name including the variant, e.g. `lse[fullframe224,syncnet_v2]`."""
+        return type(self).__name__.lower()
+
+    @abstractmethod
+    def update(self, sample: ScoringSample) -> dict[str, float]:
+        """Consume one clip; return its per-clip values ({} for dataset-level metrics)."""
+
+    @abstractmethod
+    def compute(self) -> dict[str, float]:
+        """Dataset-level values from everything seen so far."""
+
+    @abstractmethod
+    def state_dict(self) -> dict[str, Any]:
+        """Accumulated statistics (JSON/npz-able) that `merge` can combine across shards."""
+
+    @abstractmethod
+    def merge(self, state: dict[str, Any]) -> None:
+        """Add another shard's `state_dict()` to this metric's statistics."""
+
+    def settings(self) -> dict[str, Any]:
+        """The exact settings used (window, backend, weights SHA-256, ...), recorded with results."""
+        return {}
+
+
+def as_float(value: float | np.floating) -> float:
+    return float(value)
