@@ -57,7 +57,3 @@ class Metric(ABC):
     def settings(self) -> dict[str, Any]:
         """The exact settings used (window, backend, weights SHA-256, ...), recorded with results."""
         return {}
-
-
-def as_float(value: float | np.floating) -> float:
-    return float(value)
