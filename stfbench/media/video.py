@@ -46,9 +46,10 @@ def probe_video(path: str | Path) -> VideoInfo:
             raise DecodeError("no video stream", path)
         stream = container.streams.video[0]
         fps = float(stream.average_rate or stream.guessed_rate or 0)
-        frames = stream.frames
-        if not frames and stream.duration is not None and stream.time_base is not None:
-            frames = round(float(stream.duration * stream.time_base) * fps)
+        seconds = _stream_seconds(stream)
+        if seconds is None and container.duration is not None:
+            seconds = container.duration / av.time_base
+        frames = stream.frames or round((seconds or 0.0) * fps)
         audio = container.streams.audio[0] if container.streams.audio else None
         return VideoInfo(
             num_frames=int(frames),
@@ -58,6 +59,18 @@ def probe_video(path: str | Path) -> VideoInfo:
             has_audio=audio is not None,
             audio_rate=None if audio is None else audio.codec_context.sample_rate,
         )
+
+
+def _stream_seconds(stream) -> float | None:
+    """A stream's own duration: its header, else Matroska's per-stream DURATION tag (MKV streams carry
+    no frame count or duration of their own); None when the stream does not say."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    tag = stream.metadata.get("DURATION") or stream.metadata.get("duration") or ""
+    if re.fullmatch(r"\d+:\d{2}:\d{2}(\.\d+)?", tag):
+        hours, minutes, seconds = tag.split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    return None
 
 
 def iter_video_frames(path: str | Path) -> Iterator[np.ndarray]:
@@ -209,9 +222,15 @@ def _read_video_frames(path: Path) -> tuple[np.ndarray, float]:
             raise DecodeError("no video stream", path)
         stream = container.streams.video[0]
         native_fps = float(stream.average_rate or stream.guessed_rate or 0)
+        seconds = _stream_seconds(stream)
+        declared = stream.frames or (round(seconds * native_fps) if seconds else 0)
     frames = list(iter_video_frames(path))
     if not frames:
         raise DecodeError("video has no decodable frames", path)
+    # A truncated file decodes without an error but yields fewer frames than its header declares
+    # (one frame of slack for duration rounding).
+    if declared and len(frames) < declared - 1:
+        raise DecodeError(f"truncated or corrupt: decoded {len(frames)} of {declared} frames", path)
     return np.stack(frames), native_fps
 
 
