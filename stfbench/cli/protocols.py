@@ -1,0 +1,62 @@
+"""`stfbench protocols list|show`: the shipped test protocols and their pinned content."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stfbench.protocols import list_protocols, load_protocol
+
+protocols_app = typer.Typer(help="List and show test protocols.", no_args_is_help=True)
+
+
+@protocols_app.command("list")
+def list_command() -> None:
+    """Table of the shipped protocols: id, version, dataset/split, clips, pairing, metrics, hash."""
+    table = Table(title="stfbench protocols")
+    table.add_column("id", no_wrap=True)
+    for column in ("version", "dataset", "split", "clips", "pairing", "metrics", "hash"):
+        table.add_column(column)
+    for name in list_protocols():
+        protocol = load_protocol(name)
+        count = protocol.clip_list.count
+        table.add_row(
+            protocol.id,
+            str(protocol.version),
+            protocol.dataset,
+            protocol.split,
+            f"{count:,}" if count is not None else "generated",
+            protocol.pairing.mode,
+            ",".join(protocol.metrics.names),
+            protocol.hash[:12],
+        )
+    Console().print(table)
+
+
+@protocols_app.command("show")
+def show_command(
+    name: str = typer.Argument(..., help="Protocol id or path to a protocol TOML file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the canonical content as JSON."),
+) -> None:
+    """Print one protocol's full content and hash."""
+    protocol = load_protocol(name)
+    if as_json:
+        typer.echo(json.dumps({**protocol.to_dict(), "hash": protocol.hash}, indent=2, sort_keys=True))
+        return
+    console = Console()
+    console.print(f"[bold]{protocol.id}[/] v{protocol.version} — {protocol.description}")
+    console.print(f"hash {protocol.hash}  (file {protocol.source_path})")
+    for section, values in protocol.to_dict().items():
+        if isinstance(values, dict):
+            console.print(f"[bold]{section}[/]")
+            for key, value in values.items():
+                console.print(f"  {key} = {value}", highlight=False)
+        elif section not in ("id", "version", "description"):
+            console.print(f"{section} = {values}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(protocols_app, name="protocols")
