@@ -13,6 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from stfbench.errors import StfbenchError
+
+
+class MismatchError(StfbenchError):
+    """Generated and ground-truth clips cannot be paired (frame count or size differ, GT missing)."""
+
+    status = "mismatch"
+
 
 @dataclass
 class ScoringSample:
@@ -57,3 +65,46 @@ class Metric(ABC):
     def settings(self) -> dict[str, Any]:
         """The exact settings used (window, backend, weights SHA-256, ...), recorded with results."""
         return {}
+
+
+def paired_crops(sample: ScoringSample, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """(gt, pred) crops of equal shape, or MismatchError naming the clip."""
+    if sample.gt_crops is None:
+        raise MismatchError(f"{metric} needs ground-truth crops and none were given", sample.clip_id)
+    gt, pred = sample.gt_crops, sample.pred_crops
+    if gt.shape != pred.shape:
+        raise MismatchError(f"{metric}: generated {pred.shape} and ground truth {gt.shape} differ", sample.clip_id)
+    return gt, pred
+
+
+class FrameMeanMetric(Metric):
+    """A paired per-frame metric whose clip value is the mean over the clip's frames and whose dataset
+    value is the mean over all frames of all clips (frame-weighted)."""
+
+    key: str = ""
+
+    def __init__(self) -> None:
+        self.keys = (self.key,)
+        self.total = 0.0
+        self.count = 0
+
+    @abstractmethod
+    def frame_values(self, gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Per-frame values (T,) of (T, S, S, 3) uint8 ground truth and prediction."""
+
+    def update(self, sample: ScoringSample) -> dict[str, float]:
+        gt, pred = paired_crops(sample, self.key)
+        values = self.frame_values(gt, pred)  # (T,)
+        self.total += float(values.sum())
+        self.count += len(values)
+        return {self.key: float(values.mean())}
+
+    def compute(self) -> dict[str, float]:
+        return {self.key: self.total / self.count if self.count else float("nan")}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "count": self.count}
+
+    def merge(self, state: dict[str, Any]) -> None:
+        self.total += float(state["total"])
+        self.count += int(state["count"])

@@ -1,1 +1,27 @@
 """Weight registry: every weight file a metric or model uses, with SHA-256, licence and source."""
+
+from stfbench.weights.registry import (
+    ResolvedWeight,
+    WeightEntry,
+    candidate_paths,
+    entries,
+    entry,
+    import_file,
+    locate,
+    resolve,
+    resolve_verified,
+    verify,
+)
+
+__all__ = [
+    "ResolvedWeight",
+    "WeightEntry",
+    "candidate_paths",
+    "entries",
+    "entry",
+    "import_file",
+    "locate",
+    "resolve",
+    "resolve_verified",
+    "verify",
+]

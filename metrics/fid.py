@@ -1,0 +1,95 @@
+"""FID between generated and ground-truth face crops (↓, unitless, [0, ∞); 0 for identical statistics).
+
+Features: pytorch-fid's InceptionV3 pool3 (2048-d) with the official `pt_inception-2015-12-05-6726825d.pth`
+and pytorch-fid's preprocessing. Every `frame_step`-th frame of every clip is a sample (a protocol
+setting recorded in the output); all samples of the dataset are pooled into one Gaussian per side
+(streaming float64 sums, memory independent of the number of frames), and FID is the Fréchet distance
+of the two (pytorch-fid's `calculate_frechet_distance`). Ground-truth statistics come from the GT crops
+of the same run or from a precomputed .npz (`gt_stats`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from stfbench.errors import StfbenchError
+from stfbench.metrics.base import Metric, ScoringSample
+from stfbench.metrics.frechet import FeatureStats, frechet_distance, load_stats, save_stats, warn_if_few
+
+FeatureFn = Callable[[np.ndarray], np.ndarray]  # (N, H, W, 3) uint8 → (N, D) features
+
+
+class FID(Metric):
+    keys = ("fid",)
+
+    def __init__(
+        self,
+        features: FeatureFn,
+        dims: int = 2048,
+        frame_step: int = 1,
+        gt_stats: str | None = None,
+        provenance: dict[str, Any] | None = None,
+    ) -> None:
+        if frame_step < 1:
+            raise StfbenchError(f"FID frame_step must be ≥ 1, got {frame_step}")
+        self.features = features
+        self.dims = dims
+        self.frame_step = frame_step
+        self.pred = FeatureStats.empty(dims)
+        self.gt = FeatureStats.empty(dims)
+        self.gt_stats_path = gt_stats
+        self.fixed_gt = load_stats(gt_stats) if gt_stats else None
+        self.weights = provenance or {}
+
+    @property
+    def name(self) -> str:
+        return f"fid[inception-pool3,step{self.frame_step}]"
+
+    def update(self, sample: ScoringSample) -> dict[str, float]:
+        self.pred.add(self.features(sample.pred_crops[:: self.frame_step]))
+        if self.fixed_gt is None:
+            if sample.gt_crops is None:
+                raise StfbenchError("FID needs ground-truth crops or precomputed --gt-stats", sample.clip_id)
+            self.gt.add(self.features(sample.gt_crops[:: self.frame_step]))
+        return {}
+
+    def gt_moments(self) -> tuple[np.ndarray, np.ndarray, int | None]:
+        if self.fixed_gt is not None:
+            return self.fixed_gt
+        return self.gt.mu, self.gt.sigma, self.gt.n
+
+    def compute(self) -> dict[str, float]:
+        if self.pred.n < 2 or (self.fixed_gt is None and self.gt.n < 2):
+            return {"fid": float("nan")}
+        mu_gt, sigma_gt, n_gt = self.gt_moments()
+        warn_if_few(self.pred.n, self.dims, "generated")
+        if n_gt is not None:
+            warn_if_few(n_gt, self.dims, "ground truth")
+        return {"fid": frechet_distance(self.pred.mu, self.pred.sigma, mu_gt, sigma_gt)}
+
+    def save_gt_stats(self, path: str) -> None:
+        """Write the accumulated ground-truth statistics (pytorch-fid .npz format + sums)."""
+        if self.fixed_gt is not None or self.gt.n < 2:
+            raise StfbenchError("no ground-truth FID statistics were accumulated in this run", path)
+        save_stats(path, self.gt)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"pred": self.pred.to_arrays(), "gt": self.gt.to_arrays()}
+
+    def merge(self, state: dict[str, Any]) -> None:
+        self.pred.merge(FeatureStats.from_arrays(state["pred"]))
+        self.gt.merge(FeatureStats.from_arrays(state["gt"]))
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "features": f"pytorch-fid InceptionV3 pool3 ({self.dims}-d)",
+            "frame_step": self.frame_step,
+            "pooling": "all sampled frames of all clips",
+            "n_pred": self.pred.n,
+            "n_gt": self.fixed_gt[2] if self.fixed_gt is not None else self.gt.n,
+            "gt_stats": self.gt_stats_path,
+            "weights": self.weights,
+        }

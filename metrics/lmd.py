@@ -1,0 +1,105 @@
+"""LMD — mouth landmark distance between generated and ground-truth frames (↓, pixels, [0, ∞); 0 if equal).
+
+Per frame: 68-point landmarks of both frames (at `image_size`, resized with cv2 INTER_LINEAR, or the
+crops' own size); mouth points 48–67; each set centred by its own mean (translation removed, no scale
+normalisation); Euclidean distance per point; `mean` over the 20 points (default; the papers' definition)
+or `sum` (ATVGnet's evaluation code). Clip value = mean over frames with a face in both; dataset value =
+mean over all such frames. Frames where either face is not found are counted (`frames_no_face`), not
+scored; a clip with no scorable frame fails with status `no-face`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from stfbench.errors import NoFaceError, StfbenchError
+from stfbench.metrics.base import Metric, ScoringSample, paired_crops
+from stfbench.metrics.networks.landmarks import Landmarker
+
+MOUTH = slice(48, 68)
+REDUCTIONS = ("mean", "sum")
+
+
+def mouth_distance(gt_points: np.ndarray, pred_points: np.ndarray, reduction: str = "mean") -> float:
+    """LMD of one frame from two (68, 2) landmark sets."""
+    gt_mouth = gt_points[MOUTH] - gt_points[MOUTH].mean(axis=0)
+    pred_mouth = pred_points[MOUTH] - pred_points[MOUTH].mean(axis=0)
+    per_point = np.linalg.norm(gt_mouth - pred_mouth, axis=1)  # (20,)
+    return float(per_point.sum() if reduction == "sum" else per_point.mean())
+
+
+class LMD(Metric):
+    keys = ("lmd",)
+
+    def __init__(
+        self,
+        landmarker: Landmarker,
+        backend: str = "dlib",
+        reduction: str = "mean",
+        image_size: int | None = None,
+        provenance: dict[str, Any] | None = None,
+    ) -> None:
+        if reduction not in REDUCTIONS:
+            raise StfbenchError(f"unknown LMD reduction {reduction!r} (choose {', '.join(REDUCTIONS)})")
+        self.landmarker = landmarker
+        self.backend = backend
+        self.reduction = reduction
+        self.image_size = image_size
+        self.weights = provenance or {}
+        self.total = 0.0
+        self.frames = 0
+        self.frames_no_face = 0
+        self.sizes: set[int] = set()
+
+    @property
+    def name(self) -> str:
+        suffix = ",sum" if self.reduction == "sum" else ""
+        return f"lmd[{self.backend}{suffix}]"
+
+    def _points(self, frame: np.ndarray) -> np.ndarray | None:
+        if self.image_size is not None and frame.shape[:2] != (self.image_size, self.image_size):
+            frame = cv2.resize(frame, (self.image_size, self.image_size), interpolation=cv2.INTER_LINEAR)
+        return self.landmarker(frame)
+
+    def update(self, sample: ScoringSample) -> dict[str, float]:
+        gt, pred = paired_crops(sample, "lmd")
+        self.sizes.add(self.image_size or gt.shape[1])
+        values, missing = [], 0
+        for gt_frame, pred_frame in zip(gt, pred, strict=True):
+            gt_points = self._points(gt_frame)
+            pred_points = self._points(pred_frame) if gt_points is not None else None
+            if gt_points is None or pred_points is None:
+                missing += 1
+                continue
+            values.append(mouth_distance(gt_points, pred_points, self.reduction))
+        self.frames_no_face += missing
+        if not values:
+            raise NoFaceError(f"LMD: no frame with a face in both clips ({missing} frames)", sample.clip_id)
+        self.total += float(np.sum(values))
+        self.frames += len(values)
+        return {"lmd": float(np.mean(values)), "lmd_frames_no_face": float(missing)}
+
+    def compute(self) -> dict[str, float]:
+        return {"lmd": self.total / self.frames if self.frames else float("nan")}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "frames": self.frames, "frames_no_face": self.frames_no_face}
+
+    def merge(self, state: dict[str, Any]) -> None:
+        self.total += float(state["total"])
+        self.frames += int(state["frames"])
+        self.frames_no_face += int(state["frames_no_face"])
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "points": "mouth 48-67 of 68, each set centred on its mean",
+            "reduction": f"{self.reduction} over points, mean over frames",
+            "image_size": self.image_size if self.image_size is not None else sorted(self.sizes) or "crop size",
+            "frames_scored": self.frames,
+            "frames_no_face": self.frames_no_face,
+            "weights": self.weights,
+        }

@@ -1,0 +1,122 @@
+"""LSE-C / LSE-D / AV offset (Prajwal et al. 2020) with SyncNet, computed as syncnet_python does.
+
+- LSE-D (↓, Euclidean distance between 1024-d SyncNet embeddings, [0, ∞)): per clip the minimum over
+  offsets −15…+15 frames of the mean audio–video distance.
+- LSE-C (↑, same units, [0, ∞)): per clip the lower median minus that minimum.
+- AV offset (frames at 25 fps, −15…+15; 0 = in sync, negative = audio lags video).
+Dataset values are plain means over clips (Wav2Lip's `calculate_scores_LRS.py`).
+
+Crop variants, part of the metric name: `fullframe224` (every whole frame resized to 224×224 —
+published LRS2/LRW numbers) and `facecrop` (syncnet_python's face-track crop, scale 0.4, 224×224).
+The name also carries the weights (`syncnet_v2`, or `syncnet_synthetic` on the synthetic protocol).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from stfbench.errors import NoAudioError, StfbenchError
+from stfbench.metrics.base import Metric, ScoringSample
+from stfbench.metrics.facecrop import Detector, crop_track, track_boxes
+from stfbench.metrics.sync import SyncResult, evaluate_sync, resize_bgr224
+
+VARIANTS = ("fullframe224", "facecrop")
+
+
+class LSE(Metric):
+    keys = ("lse_c", "lse_d", "av_offset")
+
+    def __init__(
+        self,
+        net: torch.nn.Module,
+        weights_label: str,
+        device: torch.device,
+        variant: str = "fullframe224",
+        vshift: int = 15,
+        batch_size: int = 20,
+        detector: Detector | None = None,
+        detector_label: str | None = None,
+        crop_scale: float = 0.4,
+        provenance: dict[str, Any] | None = None,
+    ) -> None:
+        if variant not in VARIANTS:
+            raise StfbenchError(f"unknown LSE variant {variant!r} (choose {', '.join(VARIANTS)})")
+        if variant == "facecrop" and detector is None:
+            raise StfbenchError("LSE facecrop needs a face detector")
+        self.net = net
+        self.weights_label = weights_label
+        self.device = device
+        self.variant = variant
+        self.vshift = vshift
+        self.batch_size = batch_size
+        self.detector = detector
+        self.detector_label = detector_label
+        self.crop_scale = crop_scale
+        self.weights = provenance or {}
+        self.sums = {"lse_c": 0.0, "lse_d": 0.0, "av_offset": 0.0}
+        self.clips = 0
+
+    @property
+    def name(self) -> str:
+        return f"lse[{self.variant},{self.weights_label}]"
+
+    def lips(self, sample: ScoringSample) -> np.ndarray:
+        """(T, 224, 224, 3) uint8 BGR SyncNet input frames of the sample's generated video."""
+        frames = sample.pred_frames if sample.pred_frames is not None else sample.pred_crops
+        if self.variant == "facecrop":
+            boxes = track_boxes(frames, self.detector, sample.clip_id)
+            return np.ascontiguousarray(crop_track(frames, boxes, self.crop_scale)[..., ::-1])
+        return resize_bgr224(frames)
+
+    def score(self, sample: ScoringSample) -> SyncResult:
+        if sample.audio is None or len(sample.audio) == 0:
+            raise NoAudioError("LSE needs the clip's audio", sample.clip_id)
+        return evaluate_sync(
+            self.net,
+            self.lips(sample),
+            sample.audio,
+            self.device,
+            self.vshift,
+            self.batch_size,
+            sample.sample_rate,
+            sample.clip_id,
+        )
+
+    def update(self, sample: ScoringSample) -> dict[str, float]:
+        result = self.score(sample)
+        values = {"lse_c": result.lse_c, "lse_d": result.lse_d, "av_offset": float(result.av_offset)}
+        for key, value in values.items():
+            self.sums[key] += value
+        self.clips += 1
+        return values
+
+    def compute(self) -> dict[str, float]:
+        if not self.clips:
+            return dict.fromkeys(self.keys, float("nan"))
+        return {key: total / self.clips for key, total in self.sums.items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"sums": dict(self.sums), "clips": self.clips}
+
+    def merge(self, state: dict[str, Any]) -> None:
+        for key, value in state["sums"].items():
+            self.sums[key] += float(value)
+        self.clips += int(state["clips"])
+
+    def settings(self) -> dict[str, Any]:
+        found = {
+            "variant": self.variant,
+            "weights": self.weights,
+            "vshift": self.vshift,
+            "mfcc": "python_speech_features 13 coefficients, 100 Hz, int16-scale audio",
+            "windows": "5 frames / 20 MFCC steps, stride 1 frame",
+            "input": "BGR 0-255, 224x224"
+            + (", cv2.resize INTER_LINEAR of the whole frame" if self.variant == "fullframe224" else ""),
+            "aggregate": "mean over clips (av_offset: mean signed offset)",
+        }
+        if self.variant == "facecrop":
+            found.update(detector=self.detector_label, crop_scale=self.crop_scale)
+        return found

@@ -1,0 +1,169 @@
+"""Metric registry: names → metric objects, with every weight file resolved (and verified) up front."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from stfbench.errors import StfbenchError
+from stfbench.metrics.base import Metric
+from stfbench.metrics.settings import MetricSettings
+from stfbench.weights import ResolvedWeight, resolve_verified
+
+#: Output key → (display name, direction, decimals) for tables.
+METRIC_INFO: dict[str, tuple[str, str, int]] = {
+    "psnr": ("PSNR", "↑", 3),
+    "ssim": ("SSIM", "↑", 3),
+    "lmd": ("LMD", "↓", 3),
+    "fid": ("FID", "↓", 3),
+    "lse_c": ("LSE-C", "↑", 3),
+    "lse_d": ("LSE-D", "↓", 3),
+    "av_offset": ("AV offset", "", 2),
+    "lpips": ("LPIPS", "↓", 3),
+}
+
+#: Metric name → output keys it produces.
+METRIC_KEYS: dict[str, tuple[str, ...]] = {
+    "psnr": ("psnr",),
+    "ssim": ("ssim",),
+    "lmd": ("lmd",),
+    "fid": ("fid",),
+    "lse": ("lse_c", "lse_d", "av_offset"),
+    "lpips": ("lpips",),
+}
+
+#: Metrics that compare against ground truth (LSE needs only the generated video and its audio).
+NEEDS_GT = frozenset({"psnr", "ssim", "lmd", "fid", "lpips"})
+
+
+def weights_needed(name: str, settings: MetricSettings) -> list[str]:
+    """Weight ids a metric needs under `settings`."""
+    if name == "fid":
+        return ["pt_inception"]
+    if name == "lse":
+        detector = ["s3fd"] if settings.lse.variant == "facecrop" and settings.lse.detector == "s3fd" else []
+        return [settings.lse.weights, *detector]
+    if name == "lmd":
+        return ["dlib_68"] if settings.lmd.backend == "dlib" else ["fan_2d", "s3fd"]
+    if name == "lpips":
+        return ["lpips_alex", "lpips_alex_head"]
+    return []
+
+
+def parse_metric_names(names: str | Sequence[str]) -> list[str]:
+    """`"psnr,ssim,lse"` or a sequence → validated, de-duplicated list (order kept)."""
+    items = [n.strip().lower() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
+    unknown = [n for n in items if n not in METRIC_KEYS]
+    if unknown:
+        raise StfbenchError(f"unknown metric(s) {', '.join(unknown)} (known: {', '.join(METRIC_KEYS)})")
+    return list(dict.fromkeys(items))
+
+
+def _label(weight: ResolvedWeight) -> str:
+    return (
+        weight.id
+        if weight.verified or weight.reason == "no published sha256 to check against"
+        else f"{weight.id}-unverified"
+    )
+
+
+def build_metrics(
+    names: str | Sequence[str],
+    settings: Any = None,
+    device: torch.device | str = "cpu",
+    trust_unverified: bool = False,
+) -> list[Metric]:
+    """Metric objects for `names` under a protocol's metric settings (a `MetricSettings`, a nested dict, or
+    None for defaults). Every weight file is located and verified before any network is built, so a
+    missing or wrong file fails fast with a `WeightsError`."""
+    config = MetricSettings.from_any(settings)
+    device = torch.device(device)
+    names = parse_metric_names(names)
+    resolved = {
+        weight_id: resolve_verified(weight_id, trust_unverified, needed_by=name)
+        for name in names
+        for weight_id in weights_needed(name, config)
+    }
+    return [_build(name, config, device, resolved) for name in names]
+
+
+def _build(name: str, config: MetricSettings, device: torch.device, weights: dict[str, ResolvedWeight]) -> Metric:
+    from stfbench.metrics.psnr import PSNR
+    from stfbench.metrics.ssim import SSIM
+
+    if name == "psnr":
+        return PSNR()
+    if name == "ssim":
+        return SSIM(config.ssim)
+    if name == "fid":
+        from stfbench.metrics.fid import FID
+        from stfbench.metrics.networks.inception import inception_features, load_fid_inception
+
+        weight = weights["pt_inception"]
+        model = load_fid_inception(weight.path, config.fid.dims).to(device)
+
+        def features(frames):
+            return inception_features(model, frames, device, config.fid.batch_size)
+
+        return FID(features, config.fid.dims, config.fid.frame_step, config.fid.gt_stats, weight.provenance())
+    if name == "lse":
+        from stfbench.metrics.lse import LSE
+        from stfbench.metrics.networks.syncnet import FoldedSyncNet, load_syncnet
+
+        c = config.lse
+        weight = weights[c.weights]
+        net = FoldedSyncNet(load_syncnet(weight.path)).to(device)
+        detector = label = None
+        if c.variant == "facecrop":
+            from stfbench.metrics.facecrop import dlib_hog_detector, s3fd_detector
+
+            if c.detector == "s3fd":
+                detector, label = (
+                    s3fd_detector(weights["s3fd"].path, device),
+                    "s3fd (face-alignment), scale 0.25, conf 0.9",
+                )
+            elif c.detector == "dlib-hog":
+                detector, label = dlib_hog_detector(), "dlib-hog"
+            else:
+                raise StfbenchError(f"unknown LSE face detector {c.detector!r} (choose s3fd, dlib-hog)")
+        return LSE(
+            net,
+            _label(weight),
+            device,
+            c.variant,
+            c.vshift,
+            c.batch_size,
+            detector,
+            label,
+            c.crop_scale,
+            {
+                "syncnet": weight.provenance(),
+                **({"detector": weights["s3fd"].provenance()} if "s3fd" in weights and detector else {}),
+            },
+        )
+    if name == "lmd":
+        from stfbench.metrics.lmd import LMD
+        from stfbench.metrics.networks.landmarks import dlib_landmarker, fan_landmarker
+
+        c = config.lmd
+        if c.backend == "dlib":
+            landmarker = dlib_landmarker(weights["dlib_68"].path, c.upsample)
+            provenance = {"dlib_68": weights["dlib_68"].provenance()}
+        elif c.backend == "fan":
+            landmarker = fan_landmarker(weights["fan_2d"].path, weights["s3fd"].path, device)
+            provenance = {k: weights[k].provenance() for k in ("fan_2d", "s3fd")}
+        else:
+            raise StfbenchError(f"unknown LMD backend {c.backend!r} (choose dlib, fan)")
+        return LMD(landmarker, c.backend, c.reduction, c.image_size, provenance)
+    if name == "lpips":
+        from stfbench.metrics.lpips import LPIPS, load_lpips_alex
+
+        if config.lpips.net != "alex":
+            raise StfbenchError(f"LPIPS net {config.lpips.net!r} is not supported (use alex)")
+        model = load_lpips_alex(weights["lpips_alex"].path, weights["lpips_alex_head"].path, device)
+        return LPIPS(
+            model, device, "alex", provenance={k: weights[k].provenance() for k in ("lpips_alex", "lpips_alex_head")}
+        )
+    raise StfbenchError(f"unknown metric {name!r}")

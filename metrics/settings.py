@@ -1,0 +1,100 @@
+"""Metric settings: one dataclass per metric, gathered in `MetricSettings` (a protocol's `[metrics]` table).
+
+`MetricSettings.from_any` accepts None (defaults), a nested dict `{"ssim": {"sigma": 1.5}, ...}`, or any
+object with such attributes (e.g. a protocol's own settings dataclass). Unknown keys inside a known
+section are an error (typos must not silently fall back to a default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from stfbench.errors import ProtocolError
+
+
+@dataclass
+class SsimSettings:
+    """Default: Wang et al. 2004 — Gaussian window σ = 1.5 (11×11), K1 0.01, K2 0.03, population covariance."""
+
+    gaussian_weights: bool = True
+    sigma: float = 1.5
+    win_size: int | None = None  # None: 7 for uniform windows, 11 (truncate 3.5σ) for Gaussian
+    k1: float = 0.01
+    k2: float = 0.03
+    use_sample_covariance: bool = False
+
+
+@dataclass
+class LmdSettings:
+    """backend `dlib` (paper protocol) or `fan`; reduction `mean` over mouth points or `sum` (ATVGnet code)."""
+
+    backend: str = "dlib"
+    reduction: str = "mean"
+    image_size: int | None = None  # landmarks computed at this square size; None = the crops' own size
+    upsample: int = 1  # dlib HOG detector upsampling (ATVGnet: 1)
+
+
+@dataclass
+class FidSettings:
+    """pytorch-fid pool3 (2048-d); every `frame_step`-th frame of each clip; optional precomputed GT stats."""
+
+    frame_step: int = 1
+    dims: int = 2048
+    batch_size: int = 50
+    gt_stats: str | None = None  # .npz with mu, sigma (pytorch-fid format) [+ n]
+
+
+@dataclass
+class LseSettings:
+    """syncnet_python's evaluation: variant `fullframe224` or `facecrop`, weight id, ±vshift offsets."""
+
+    variant: str = "fullframe224"
+    weights: str = "syncnet_v2"
+    vshift: int = 15
+    batch_size: int = 20  # windows per forward pass (clips are batched up to this many windows too)
+    detector: str = "s3fd"  # facecrop only: `s3fd` (face-alignment S3FD weights) or `dlib-hog`
+    crop_scale: float = 0.4
+
+
+@dataclass
+class LpipsSettings:
+    net: str = "alex"
+
+
+@dataclass
+class MetricSettings:
+    ssim: SsimSettings = field(default_factory=SsimSettings)
+    lmd: LmdSettings = field(default_factory=LmdSettings)
+    fid: FidSettings = field(default_factory=FidSettings)
+    lse: LseSettings = field(default_factory=LseSettings)
+    lpips: LpipsSettings = field(default_factory=LpipsSettings)
+
+    @classmethod
+    def from_any(cls, settings: Any) -> MetricSettings:
+        if settings is None:
+            return cls()
+        if isinstance(settings, MetricSettings):
+            return settings
+        if dataclasses.is_dataclass(settings):
+            settings = dataclasses.asdict(settings)
+        elif not isinstance(settings, dict):
+            settings = {f.name: getattr(settings, f.name) for f in dataclasses.fields(cls) if hasattr(settings, f.name)}
+        result = cls()
+        for section in dataclasses.fields(cls):
+            values = settings.get(section.name)
+            if values is None:
+                continue
+            if dataclasses.is_dataclass(values):
+                values = dataclasses.asdict(values)
+            current = getattr(result, section.name)
+            known = {f.name for f in dataclasses.fields(current)}
+            unknown = set(values) - known
+            if unknown:
+                raise ProtocolError(
+                    f"metric settings [{section.name}]: unknown key(s) {', '.join(sorted(unknown))} "
+                    f"(known: {', '.join(sorted(known))})"
+                )
+            setattr(result, section.name, dataclasses.replace(current, **values))
+        return result

@@ -1,0 +1,157 @@
+"""LSE arithmetic, SyncNet layout and the folded fast path, MFCC."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from python_speech_features import mfcc
+
+from stfbench.audio import syncnet_mfcc, to_int16_values
+from stfbench.errors import TooShortError, WeightsError
+from stfbench.metrics.networks.syncnet import FoldedSyncNet, SyncNet, load_syncnet
+from stfbench.metrics.sync import (
+    evaluate_sync,
+    num_windows,
+    resize_bgr224,
+    sync_distances,
+    sync_scores,
+)
+
+
+def _reference_scores(video: torch.Tensor, audio: torch.Tensor, vshift: int):
+    """syncnet_python's calc_pdist + evaluate arithmetic, written out row by row."""
+    win = 2 * vshift + 1
+    padded = torch.nn.functional.pad(audio, (0, 0, vshift, vshift))
+    dists = [
+        torch.nn.functional.pairwise_distance(video[[i], :].repeat(win, 1), padded[i : i + win])
+        for i in range(len(video))
+    ]
+    mdist = torch.mean(torch.stack(dists, 1), 1)
+    minval, minidx = torch.min(mdist, 0)
+    return vshift - int(minidx), float(minval), float(torch.median(mdist) - minval)
+
+
+@pytest.mark.parametrize("lag", [-7, -2, 0, 3, 15])
+def test_known_offset_is_found_with_exact_confidence(lag):
+    rng = np.random.default_rng(abs(lag))
+    n, dims = 60, 16
+    video = torch.from_numpy(rng.normal(size=(n, dims)).astype(np.float32))
+    audio = torch.from_numpy(rng.normal(size=(n, dims)).astype(np.float32))
+    for j in range(n):  # audio content j belongs to video frame j − lag: the audio lags by `lag` frames
+        if 0 <= j - lag < n:
+            audio[j] = video[j - lag]
+    result = sync_scores(sync_distances(video, audio, 15), 15)
+    assert result.av_offset == -lag
+    offset, minval, conf = _reference_scores(video, audio, 15)
+    assert result.av_offset == offset
+    assert result.lse_d == pytest.approx(minval, rel=1e-5)
+    assert result.lse_c == pytest.approx(conf, rel=1e-5)
+    assert result.mean_dists.shape == (31,) and result.lse_c > 1.0
+
+
+def test_first_argmin_and_lower_median():
+    dists = torch.tensor([[3.0, 1.0, 2.0, 1.0, 5.0]])  # two equal minima: the first one counts
+    result = sync_scores(dists, 2)
+    assert result.av_offset == 2 - 1
+    assert result.lse_d == 1.0
+    assert result.lse_c == pytest.approx(2.0 - 1.0)  # torch.median of [1, 1, 2, 3, 5] is 2
+    even = sync_scores(torch.tensor([[4.0, 1.0, 2.0, 3.0]]), 2)
+    assert even.lse_c == pytest.approx(2.0 - 1.0)  # lower median of 4 values
+
+
+def test_window_count_follows_syncnet_python():
+    assert num_windows(100, 100 * 640) == 95
+    assert num_windows(100, 50 * 640 + 639) == 45
+    assert num_windows(5, 10 * 640) == 0
+
+
+def _syncnet_v2_keys() -> set[str]:
+    keys = set()
+    for tower, convs, bns in (("netcnnaud", (0, 4, 8, 11, 14, 18), (1, 5, 9, 12, 15, 19)),
+                              ("netcnnlip", (0, 4, 8, 11, 14, 18), (1, 5, 9, 12, 15, 19))):  # fmt: skip
+        keys |= {f"{tower}.{i}.{p}" for i in convs for p in ("weight", "bias")}
+        keys |= {f"{tower}.{i}.{p}" for i in bns for p in ("weight", "bias", "running_mean", "running_var")}
+    for fc in ("netfcaud", "netfclip"):
+        keys |= {f"{fc}.{i}.{p}" for i in (0, 3) for p in ("weight", "bias")}
+        keys |= {f"{fc}.1.{p}" for p in ("weight", "bias", "running_mean", "running_var")}
+    return keys
+
+
+def test_syncnet_v2_shaped_state_dict_loads_without_missing_or_unexpected_keys(tmp_path):
+    torch.manual_seed(0)
+    state = {k: v for k, v in SyncNet(1.0).state_dict().items() if not k.endswith("num_batches_tracked")}
+    assert set(state) == _syncnet_v2_keys() and len(state) == 88
+    params = sum(v.numel() for k, v in state.items() if not k.endswith(("running_mean", "running_var")))
+    assert 13.5e6 < params < 13.8e6
+    assert state["netcnnlip.0.weight"].shape == (96, 3, 5, 7, 7)
+    assert state["netcnnaud.18.weight"].shape == (512, 256, 5, 4)
+    path = tmp_path / "syncnet_v2.model"
+    torch.save(state, path)
+    model = load_syncnet(path)
+    assert model.width == 1.0
+    torch.save({**state, "extra.weight": torch.zeros(1)}, path)
+    with pytest.raises(WeightsError, match="unexpected"):
+        load_syncnet(path)
+    path.write_bytes(b"version https://git-lfs.github.com/spec/v1\n")
+    with pytest.raises(WeightsError, match="cannot read"):
+        load_syncnet(path)
+
+
+def _randomised(width: float) -> SyncNet:
+    torch.manual_seed(1)
+    model = SyncNet(width)
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-0.5, 0.5)
+    return model.eval()
+
+
+@pytest.mark.parametrize("width", [0.25, 1.0])
+def test_folded_network_equals_reference_layout(width):
+    model = _randomised(width)
+    folded = FoldedSyncNet(model)
+    lips = torch.rand(2, 3, 5, 224, 224) * 255
+    mfcc_in = torch.randn(3, 1, 13, 20) * 10
+    with torch.no_grad():
+        ref_lip, ref_aud = model.forward_lip(lips), model.forward_aud(mfcc_in)
+        fast_lip, fast_aud = folded.forward_lip(lips), folded.forward_aud(mfcc_in)
+    assert ref_lip.shape == (2, round(1024 * width))
+    torch.testing.assert_close(fast_lip, ref_lip, rtol=1e-4, atol=1e-4 * ref_lip.abs().max().item())
+    torch.testing.assert_close(fast_aud, ref_aud, rtol=1e-4, atol=1e-4 * ref_aud.abs().max().item())
+
+
+def test_mfcc_matches_python_speech_features_on_int16_values():
+    rng = np.random.default_rng(2)
+    audio = (0.3 * rng.normal(size=16000 + 123)).astype(np.float32).clip(-1, 1)
+    features = syncnet_mfcc(audio)
+    expected = mfcc(to_int16_values(audio).astype(np.int16), 16000).T
+    assert features.shape == (13, 1 + math.ceil((len(audio) - 400) / 160))
+    np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-3)
+
+
+def test_fullframe_resize_is_cv2_bilinear_on_uint8_bgr():
+    import cv2
+
+    frame = np.random.default_rng(3).integers(0, 256, (1, 160, 160, 3), dtype=np.uint8)
+    out = resize_bgr224(frame)
+    assert out.dtype == np.uint8 and out.shape == (1, 224, 224, 3)
+    np.testing.assert_array_equal(out[0], cv2.resize(frame[0][..., ::-1].copy(), (224, 224)))
+
+
+def test_evaluate_sync_batches_do_not_change_results_and_short_clip_fails():
+    model = FoldedSyncNet(_randomised(0.125))
+    rng = np.random.default_rng(4)
+    lips = rng.integers(0, 256, (14, 224, 224, 3), dtype=np.uint8)
+    audio = (0.1 * rng.normal(size=14 * 640)).astype(np.float32)
+    one = evaluate_sync(model, lips, audio, torch.device("cpu"), batch_size=3)
+    two = evaluate_sync(model, lips, audio, torch.device("cpu"), batch_size=20)
+    assert one.windows == 9
+    np.testing.assert_allclose(one.mean_dists, two.mean_dists, rtol=1e-5)
+    with pytest.raises(TooShortError):
+        evaluate_sync(model, lips[:5], audio, torch.device("cpu"))
