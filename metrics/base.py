@@ -62,6 +62,13 @@ class Metric(ABC):
     def merge(self, state: dict[str, Any]) -> None:
         """Add another shard's `state_dict()` to this metric's statistics."""
 
+    @abstractmethod
+    def reset(self) -> None:
+        """Forget all accumulated statistics (`reset()` then `merge(state)` restores a saved state)."""
+
+    #: Whether the metric reads whole frames (`ScoringSample.pred_frames`) rather than only crops.
+    needs_frames: bool = False
+
     def settings(self) -> dict[str, Any]:
         """The exact settings used (window, backend, weights SHA-256, ...), recorded with results."""
         return {}
@@ -85,6 +92,9 @@ class FrameMeanMetric(Metric):
 
     def __init__(self) -> None:
         self.keys = (self.key,)
+        self.reset()
+
+    def reset(self) -> None:
         self.total = 0.0
         self.count = 0
 

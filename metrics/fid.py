@@ -38,8 +38,7 @@ class FID(Metric):
         self.features = features
         self.dims = dims
         self.frame_step = frame_step
-        self.pred = FeatureStats.empty(dims)
-        self.gt = FeatureStats.empty(dims)
+        self.reset()
         self.gt_stats_path = gt_stats
         self.fixed_gt = load_stats(gt_stats) if gt_stats else None
         self.weights = provenance or {}
@@ -48,12 +47,18 @@ class FID(Metric):
     def name(self) -> str:
         return f"fid[inception-pool3,step{self.frame_step}]"
 
+    def reset(self) -> None:
+        self.pred = FeatureStats.empty(self.dims)
+        self.gt = FeatureStats.empty(self.dims)
+
     def update(self, sample: ScoringSample) -> dict[str, float]:
-        self.pred.add(self.features(sample.pred_crops[:: self.frame_step]))
-        if self.fixed_gt is None:
-            if sample.gt_crops is None:
-                raise StfbenchError("FID needs ground-truth crops or precomputed --gt-stats", sample.clip_id)
-            self.gt.add(self.features(sample.gt_crops[:: self.frame_step]))
+        if self.fixed_gt is None and sample.gt_crops is None:
+            raise StfbenchError("FID needs ground-truth crops or precomputed --gt-stats", sample.clip_id)
+        pred = self.features(sample.pred_crops[:: self.frame_step])  # (n, D)
+        gt = self.features(sample.gt_crops[:: self.frame_step]) if self.fixed_gt is None else None
+        self.pred.add(pred)
+        if gt is not None:
+            self.gt.add(gt)
         return {}
 
     def gt_moments(self) -> tuple[np.ndarray, np.ndarray, int | None]:

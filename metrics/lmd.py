@@ -49,10 +49,13 @@ class LMD(Metric):
         self.reduction = reduction
         self.image_size = image_size
         self.weights = provenance or {}
+        self.sizes: set[int] = set()
+        self.reset()
+
+    def reset(self) -> None:
         self.total = 0.0
         self.frames = 0
         self.frames_no_face = 0
-        self.sizes: set[int] = set()
 
     @property
     def name(self) -> str:

@@ -56,6 +56,11 @@ class LSE(Metric):
         self.detector_label = detector_label
         self.crop_scale = crop_scale
         self.weights = provenance or {}
+        self.reset()
+
+    needs_frames = True
+
+    def reset(self) -> None:
         self.sums = {"lse_c": 0.0, "lse_d": 0.0, "av_offset": 0.0}
         self.clips = 0
 

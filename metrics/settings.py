@@ -1,7 +1,8 @@
 """Metric settings: one dataclass per metric, gathered in `MetricSettings` (a protocol's `[metrics]` table).
 
-`MetricSettings.from_any` accepts None (defaults), a nested dict `{"ssim": {"sigma": 1.5}, ...}`, or any
-object with such attributes (e.g. a protocol's own settings dataclass). Unknown keys inside a known
+`MetricSettings.from_any` accepts None (defaults), a nested dict `{"ssim": {"sigma": 1.5}, ...}`, an object
+with a `sections()` method returning such a dict (`stfbench.protocols` MetricSettings), or any object
+with such attributes. Unknown keys inside a known
 section are an error (typos must not silently fall back to a default).
 """
 
@@ -77,7 +78,9 @@ class MetricSettings:
             return cls()
         if isinstance(settings, MetricSettings):
             return settings
-        if dataclasses.is_dataclass(settings):
+        if callable(getattr(settings, "sections", None)):  # a protocol's MetricSettings
+            settings = settings.sections()
+        elif dataclasses.is_dataclass(settings):
             settings = dataclasses.asdict(settings)
         elif not isinstance(settings, dict):
             settings = {f.name: getattr(settings, f.name) for f in dataclasses.fields(cls) if hasattr(settings, f.name)}

@@ -1,0 +1,312 @@
+"""`stfbench score`: every standard metric on existing clips, with per-clip records and failure accounting.
+
+Output folder (`--out`):
+    clips.jsonl   one line per clip: {"clip_id", "index", "pred", "gt", "status", "reason", "metrics": {...},
+                  "frames", "seconds"}; status is "ok" or the failure reason (decode-error, no-audio, no-face,
+                  too-short, mismatch, missing-output, ...)
+    summary.json  {"schema": "stfbench.score/1", "n_expected", "n_scored", "failures": {reason: count},
+                  "psnr", "ssim", "lmd", "fid", "lse_c", "lse_d", "av_offset", "lpips" (dataset values),
+                  "metric_names": {key: name with variant/backend, e.g. "lse[fullframe224,syncnet_v2]"},
+                  "metrics": {key: {"mean", "ci95", "n", ...}}, "metric_settings", "provenance"}
+    state.pkl     metric statistics after the last recorded clip (for --resume)
+Frames are compared as given (they should be face crops in the same space); LSE uses whole frames.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stfbench.errors import StfbenchError
+
+
+def score(
+    pred: Path = typer.Option(
+        ..., "--pred", help="Generated clips: a video, an image folder, a folder of them, or a .txt list."
+    ),
+    gt: Path = typer.Option(
+        None, "--gt", help="Ground-truth clips, paired by relative path or id (optional for lse only)."
+    ),
+    audio: Path = typer.Option(None, "--audio", help="Audio folder or file (default: each clip's own audio track)."),
+    metrics: str = typer.Option(
+        "psnr,ssim,lmd,fid,lse", "--metrics", help="Comma-separated: psnr,ssim,lmd,fid,lse,lpips."
+    ),
+    out: Path = typer.Option(..., "--out", help="Output folder for clips.jsonl and summary.json."),
+    protocol: str = typer.Option(None, "--protocol", help="Take metric settings from this protocol (e.g. synthetic)."),
+    lse_variant: str = typer.Option(None, "--lse-variant", help="fullframe224 (default) or facecrop."),
+    lse_weights: str = typer.Option(None, "--lse-weights", help="SyncNet weight id (syncnet_v2, syncnet_synthetic)."),
+    lmd_backend: str = typer.Option(None, "--lmd-backend", help="dlib (default) or fan."),
+    fid_frame_step: int = typer.Option(None, "--fid-frame-step", help="Use every k-th frame for FID."),
+    gt_stats: Path = typer.Option(None, "--gt-stats", help="Precomputed ground-truth FID statistics (.npz)."),
+    save_stats: Path = typer.Option(None, "--save-stats", help="Write the ground-truth FID statistics here (.npz)."),
+    trim: bool = typer.Option(
+        False, "--trim", help="Trim generated and GT clips to the shorter length instead of failing."
+    ),
+    resample: bool = typer.Option(False, "--resample", help="Convert other frame/sample rates to 25 fps / 16 kHz."),
+    device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (default: auto)."),
+    trust_unverified: bool = typer.Option(
+        False, "--trust-unverified", help="Use weight files whose SHA-256 does not match (recorded)."
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Continue a previous score run in --out."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a previous score run in --out."),
+) -> None:
+    """Score existing clips against ground truth: PSNR, SSIM, LMD, FID, LSE-C/LSE-D/AV offset, LPIPS."""
+    from stfbench.device import resolve_device
+    from stfbench.metrics import NEEDS_GT, MetricSettings, build_metrics, parse_metric_names
+    from stfbench.metrics.pairing import pair_clips
+
+    names = parse_metric_names(metrics)
+    if gt is None and set(names) & NEEDS_GT:
+        raise StfbenchError(
+            f"--gt is required for {', '.join(sorted(set(names) & NEEDS_GT))} (only lse works without it)"
+        )
+    settings = _settings(protocol, lse_variant, lse_weights, lmd_backend, fid_frame_step, gt_stats)
+    torch_device = resolve_device(device)
+    built = build_metrics(names, settings, torch_device, trust_unverified)
+    pairs = pair_clips(pred, gt, audio)
+    run = ScoreRun(out, built, pairs, names, trim=trim, resample=resample, resume=resume, overwrite=overwrite)
+    run.provenance = {
+        "device": str(torch_device),
+        "trust_unverified": trust_unverified,
+        "settings": _plain(MetricSettings.from_any(settings)),
+    }
+    summary = run.run()
+    if save_stats is not None:
+        fid = next((m for m in run.metrics if "fid" in m.keys), None)
+        if fid is None:
+            raise StfbenchError("--save-stats needs the fid metric")
+        fid.save_gt_stats(str(save_stats))
+    print_summary(summary)
+
+
+def _settings(protocol, lse_variant, lse_weights, lmd_backend, fid_frame_step, gt_stats) -> dict[str, Any]:
+    from stfbench.metrics import MetricSettings
+
+    base: dict[str, Any] = {}
+    if protocol:
+        from stfbench.protocols import load_protocol
+
+        base = load_protocol(protocol).metrics.sections()
+    sections = {k: dict(v) for k, v in _plain(MetricSettings.from_any(base)).items()}
+    overrides = {
+        ("lse", "variant"): lse_variant,
+        ("lse", "weights"): lse_weights,
+        ("lmd", "backend"): lmd_backend,
+        ("fid", "frame_step"): fid_frame_step,
+        ("fid", "gt_stats"): str(gt_stats) if gt_stats else None,
+    }
+    for (section, key), value in overrides.items():
+        if value is not None:
+            sections[section][key] = value
+    return sections
+
+
+def _plain(settings) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(settings)
+
+
+class ScoreRun:
+    """Scores clip pairs one by one, saving statistics then the record after each (resumable)."""
+
+    def __init__(
+        self,
+        out: Path,
+        metrics: list,
+        pairs: list,
+        names: list[str],
+        *,
+        trim=False,
+        resample=False,
+        resume=False,
+        overwrite=False,
+    ) -> None:
+        from stfbench.runner.store import RunStore
+
+        self.store = RunStore(out)
+        self.metrics = metrics
+        self.pairs = pairs
+        self.names = names
+        self.trim = trim
+        self.resample = resample
+        self.provenance: dict[str, Any] = {}
+        records_file = Path(out) / "clips.jsonl"
+        if records_file.exists() and not (resume or overwrite):
+            raise StfbenchError("already holds a score run: pass --resume to continue or --overwrite", out)
+        if overwrite:
+            for name in ("clips.jsonl", "state.pkl", "summary.json"):
+                (Path(out) / name).unlink(missing_ok=True)
+        self.done = self._restore() if resume else set()
+
+    def _restore(self) -> set[str]:
+        """Load the saved statistics; re-append the one record a crash may have lost after the state save."""
+        records = self.store.read_records(repair=True)
+        state = self.store.load_state()
+        recorded = {r["clip_id"] for r in records}
+        if state is None:
+            if recorded:
+                raise StfbenchError("clips.jsonl has records but state.pkl is missing: cannot resume", self.store.root)
+            return set()
+        included = set(state["included_ids"])
+        lost = included - recorded
+        if recorded - included or lost - {state["last_record"]["clip_id"]}:
+            raise StfbenchError(
+                "clips.jsonl and state.pkl disagree: cannot resume safely (use --overwrite)", self.store.root
+            )
+        for metric, metric_state in zip(self.metrics, state["metric_states"], strict=True):
+            metric.merge(metric_state)
+        if lost:
+            self.store.append_record(state["last_record"])
+        return included
+
+    def run(self) -> dict[str, Any]:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        todo = [(i, p) for i, p in enumerate(self.pairs) if p.key not in self.done]
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      transient=True) as progress:  # fmt: skip
+            task = progress.add_task("scoring", total=len(todo))
+            for index, pair in todo:
+                self.score_one(index, pair)
+                progress.advance(task)
+        return self.finish()
+
+    def score_one(self, index: int, pair) -> dict[str, Any]:
+        started = time.perf_counter()
+        record: dict[str, Any] = {"clip_id": pair.key, "index": index, "pred": _str(pair.pred), "gt": _str(pair.gt)}
+        saved = [copy.deepcopy(m.state_dict()) for m in self.metrics]
+        try:
+            values, frames = self._values(pair)
+            record.update(status="ok", reason=None, metrics=values, frames=frames)
+        except StfbenchError as error:
+            record.update(status=error.status, reason=str(error).splitlines()[0], metrics={})
+            for metric, state in zip(self.metrics, saved, strict=True):  # leave no partial statistics
+                _reset(metric, state)
+        record["seconds"] = round(time.perf_counter() - started, 3)
+        self.done.add(pair.key)
+        self.store.save_state(
+            {
+                "metric_states": [m.state_dict() for m in self.metrics],
+                "included_ids": sorted(self.done),
+                "last_record": record,
+            }
+        )
+        self.store.append_record(record)
+        return record
+
+    def _values(self, pair) -> tuple[dict[str, float], int]:
+        from stfbench.media import read_clip
+        from stfbench.metrics import ScoringSample
+        from stfbench.metrics.base import MismatchError
+
+        if pair.pred is None:
+            raise MissingOutputError("no generated clip for this ground-truth clip", pair.gt)
+        needs_audio = "lse" in self.names
+        clip = read_clip(pair.pred, pair.audio, resample=self.resample, require_audio=needs_audio)
+        frames = clip.frames
+        gt_frames = None
+        if any(n != "lse" for n in self.names):
+            if pair.gt is None:
+                raise MismatchError("no ground-truth clip pairs with it", pair.pred)
+            gt_frames = read_clip(pair.gt, resample=self.resample, require_audio=False).frames
+            if gt_frames.shape[1:] != frames.shape[1:]:
+                raise MismatchError(
+                    f"frame size {frames.shape[1:3]} differs from ground truth {gt_frames.shape[1:3]}", pair.pred
+                )
+            if len(gt_frames) != len(frames):
+                if not self.trim:
+                    raise MismatchError(
+                        f"{len(frames)} frames, ground truth has {len(gt_frames)} (pass --trim)", pair.pred
+                    )
+                length = min(len(frames), len(gt_frames))
+                frames, gt_frames = frames[:length], gt_frames[:length]
+        sample = ScoringSample(pair.key, frames, gt_frames, frames, clip.audio, clip.fps, clip.sample_rate)
+        values: dict[str, float] = {}
+        for metric in self.metrics:
+            values.update({k: float(v) for k, v in metric.update(sample).items()})
+        return values, len(frames)
+
+    def finish(self) -> dict[str, Any]:
+        from stfbench import provenance
+        from stfbench.runner.summary import summarize
+
+        records = self.store.read_records()
+        dataset: dict[str, float] = {}
+        for metric in self.metrics:
+            dataset.update(metric.compute())
+        summary = summarize(records, dataset, len(self.pairs), seed=0)
+        summary["schema"] = "stfbench.score/1"
+        summary.update({key: _json_float(value) for key, value in dataset.items()})
+        summary["metric_names"] = {key: m.name for m in self.metrics for key in m.keys}
+        summary["metric_settings"] = {m.name: m.settings() for m in self.metrics}
+        summary["provenance"] = {**provenance.base_provenance(self.provenance.get("device")), **self.provenance}
+        self.store.write_summary(_jsonable(summary))
+        return summary
+
+
+class MissingOutputError(StfbenchError):
+    """A ground-truth clip has no generated counterpart."""
+
+    status = "missing-output"
+
+
+def _reset(metric, state: dict[str, Any]) -> None:
+    """Restore a metric's statistics to `state` (its state after the last good clip)."""
+    metric.reset()
+    metric.merge(copy.deepcopy(state))
+
+
+def _str(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def _json_float(value: float) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    from stfbench.metrics import METRIC_INFO
+
+    console = Console()
+    table = Table(title=f"scored {summary['n_scored']} / {summary['n_expected']} clips")
+    for column in ("metric", "value", "95% CI", "n", "name"):
+        table.add_column(column)
+    for key, (label, direction, decimals) in METRIC_INFO.items():
+        if key not in summary.get("metric_names", {}):
+            continue
+        stats = summary["metrics"].get(key, {})
+        value = stats.get("mean", summary.get(key))
+        ci = stats.get("ci95")
+        ci_text = f"[{ci[0]:.{decimals}f}, {ci[1]:.{decimals}f}]" if ci and all(math.isfinite(c) for c in ci) else "-"
+        shown = "n/a" if value is None or math.isnan(value) else f"{value:.{decimals}f}"
+        table.add_row(
+            f"{label} {direction}".strip(), shown, ci_text, str(stats.get("n", "-")), summary["metric_names"][key]
+        )
+    console.print(table)
+    if summary["failures"]:
+        console.print("failures: " + ", ".join(f"{k} {v}" for k, v in summary["failures"].items()), highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("score")(score)
