@@ -62,9 +62,10 @@ def protocol_root(protocol: Protocol, root: Path | str | None = None) -> Path:
 
 
 def resolve_clip_list(
-    protocol: Protocol, root: Path | str | None = None, *, list_file: Path | str | None = None
+    protocol: Protocol, root: Path | str | None = None, *, list_file: Path | str | None = None, verify: bool = True
 ) -> ResolvedClipList:
-    """Read the clip list (list file, layout or pairs file) and check it against the protocol's count and hash."""
+    """Read the clip list (list file, layout or pairs file) and check it against the protocol's count and hash
+    (`verify=False` only reads it, for reporting what is there)."""
     base = protocol_root(protocol, root)
     shape = layout.layout_of(protocol.dataset, base)
     spec = protocol.clip_list
@@ -93,13 +94,13 @@ def resolve_clip_list(
     else:
         digest = canonical_ids_sha256(ids)
     where = source or base
-    if spec.count is not None and len(ids) != spec.count:
+    if verify and spec.count is not None and len(ids) != spec.count:
         raise ProtocolError(
             f"protocol {protocol.id} expects {spec.count} clips, found {len(ids)} "
             "(incomplete or different list; `stfbench datasets check` shows what is missing)",
             where,
         )
-    if spec.sha256 is not None and digest != spec.sha256:
+    if verify and spec.sha256 is not None and digest != spec.sha256:
         raise ProtocolError(
             f"clip list SHA-256 {digest[:12]}… differs from protocol {protocol.id}'s {spec.sha256[:12]}… "
             "(not the official list)",

@@ -60,7 +60,9 @@ def main() -> None:
     """Console entry point."""
     debug = "--debug" in sys.argv[1:]
     try:
-        app(standalone_mode=False)
+        exit_code = app(standalone_mode=False)  # click returns a `typer.Exit(code)` code instead of raising it
+        if isinstance(exit_code, int) and exit_code:
+            sys.exit(exit_code)
     except StfbenchError as error:
         if debug:
             raise

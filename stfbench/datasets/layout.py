@@ -34,6 +34,11 @@ def require_root(dataset: str, root: str | Path | None) -> Path:
     return resolved
 
 
+def dataset_root_or_none(dataset: str, root: str | Path | None) -> Path | None:
+    """The dataset root from `--root` or the environment, None when neither is set."""
+    return paths.dataset_root(dataset, root)
+
+
 def layout_of(dataset: str, root: Path) -> str:
     """ "lrs2" or "lrw": the tree shape of `dataset` (a synthetic corpus has either; LRS2-shaped has main/)."""
     if dataset in ("lrs2", "lrw"):

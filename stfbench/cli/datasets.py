@@ -1,0 +1,73 @@
+"""`stfbench datasets check`: expected vs found clips of a protocol under a dataset root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+datasets_app = typer.Typer(help="Inspect dataset roots.", no_args_is_help=True)
+
+
+@datasets_app.command("check")
+def check_command(
+    dataset: str = typer.Option(..., "--dataset", help="lrs2, lrw or synthetic."),
+    root: Path | None = typer.Option(None, "--root", help="Dataset root (default: STFBENCH_<DATASET>_ROOT)."),
+    protocol_name: str | None = typer.Option(
+        None, "--protocol", help="Protocol to check against (default: --dataset)."
+    ),
+    list_file: Path | None = typer.Option(
+        None, "--list-file", help="The protocol's list or pairs file, if not in the root."
+    ),
+    decode: bool = typer.Option(False, "--decode", help="Fully decode every clip (finds truncated files; slower)."),
+    show: int = typer.Option(10, "--show", help="How many problem clips to list per kind."),
+) -> None:
+    """Expected vs found, missing, unreadable, wrong fps/sr and no-audio clips; exit 1 if the protocol cannot run."""
+    from stfbench.datasets import check_dataset
+    from stfbench.protocols import load_protocol
+
+    protocol = load_protocol(protocol_name or dataset)
+    if protocol.dataset != dataset:
+        raise typer.BadParameter(f"protocol {protocol.id} is for dataset {protocol.dataset}, not {dataset}")
+    report = check_dataset(protocol, root, list_file=list_file, decode=decode, progress=True)
+    console = Console()
+    table = Table(title=f"{protocol.id} v{protocol.version} under {report.root}")
+    table.add_column("check")
+    table.add_column("clips", justify="right")
+    pinned = protocol.clip_list.count
+    table.add_row("expected (protocol)", f"{pinned:,}" if pinned is not None else "not pinned")
+    table.add_row("expected (list)", f"{report.expected:,}")
+    table.add_row("found", f"{report.found:,}")
+    for label, items in (
+        ("missing", report.missing),
+        ("unreadable", report.unreadable),
+        ("wrong fps / sample rate", report.wrong_rate),
+        ("no audio", report.no_audio),
+    ):
+        table.add_row(label, f"[red]{len(items):,}[/]" if items else "0")
+    table.add_row("clip list", "[red]does not match[/]" if report.list_error else "[green]verified[/]")
+    console.print(table)
+    if report.list_error:
+        console.print(f"[red]clip list:[/] {report.list_error}", highlight=False)
+    for label, items in (
+        ("missing", report.missing),
+        ("unreadable", report.unreadable),
+        ("wrong rate", report.wrong_rate),
+        ("no audio", report.no_audio),
+    ):
+        for item in items[:show]:
+            text = item if isinstance(item, str) else f"{item.clip_id}: {item.reason}"
+            console.print(f"  {label}: {text}", highlight=False)
+        if len(items) > show:
+            console.print(f"  … and {len(items) - show:,} more {label}")
+    if report.ok:
+        console.print(f"[green]ok[/]: protocol {protocol.id} can run on all {report.found:,} clips")
+    else:
+        console.print(f"[red]not ready[/]: protocol {protocol.id} cannot run as pinned on this root")
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(datasets_app, name="datasets")

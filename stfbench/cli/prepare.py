@@ -1,0 +1,70 @@
+"""`stfbench prepare`: face crops + mel/MFCC for every clip of a protocol, cached, with a per-clip manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+
+def prepare_command(
+    dataset: str = typer.Option(..., "--dataset", help="lrs2, lrw or synthetic."),
+    protocol_name: str | None = typer.Option(None, "--protocol", help="Protocol id or TOML path (default: --dataset)."),
+    root: Path | None = typer.Option(None, "--root", help="Dataset root (default: STFBENCH_<DATASET>_ROOT)."),
+    list_file: Path | None = typer.Option(
+        None, "--list-file", help="The protocol's list or pairs file, if not in the root."
+    ),
+    detector: str | None = typer.Option(
+        None, "--detector", help="Override the protocol's detector: dlib, s3fd or none."
+    ),
+    device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 … (default: auto; used by S3FD)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
+    resample: bool = typer.Option(False, "--resample", help="Convert other frame/sample rates instead of failing."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Retry clips whose failure is cached."),
+    trust_unverified: bool = typer.Option(
+        False, "--trust-unverified", help="Use detector weights that fail verification."
+    ),
+) -> None:
+    """Detect, smooth and crop faces, compute mel + MFCC, cache per clip and write manifest.json."""
+    from stfbench.datasets import prepare_protocol
+    from stfbench.device import resolve_device
+    from stfbench.protocols import load_protocol
+    from stfbench.protocols.spec import DETECTORS
+
+    protocol = load_protocol(protocol_name or dataset)
+    if protocol.dataset != dataset:
+        raise typer.BadParameter(f"protocol {protocol.id} is for dataset {protocol.dataset}, not {dataset}")
+    if detector is not None and detector not in DETECTORS:
+        raise typer.BadParameter(f"--detector must be one of {', '.join(DETECTORS)}")
+    report = prepare_protocol(
+        protocol,
+        root,
+        resolve_device(device),
+        progress=True,
+        workers=workers,
+        detector=detector,
+        resample=resample,
+        list_file=list_file,
+        retry_failed=retry_failed,
+        trust_unverified=trust_unverified,
+    )
+    console = Console()
+    table = Table(title=f"prepare {protocol.id}: {len(report.records):,} clips in {report.seconds:.1f} s")
+    table.add_column("status")
+    table.add_column("clips", justify="right")
+    for status, count in sorted(report.counts.items(), key=lambda kv: (kv[0] != "ok", kv[0])):
+        table.add_row(status, f"{count:,}")
+    table.add_row("newly prepared", f"{report.newly_prepared:,}")
+    console.print(table)
+    failed = [r for r in report.records.values() if r.status != "ok"]
+    for record in failed[:10]:
+        console.print(f"  {record.status}: {record.reason}", highlight=False)
+    if len(failed) > 10:
+        console.print(f"  … and {len(failed) - 10:,} more (see the manifest)")
+    console.print(f"manifest: {report.manifest_path}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("prepare")(prepare_command)
