@@ -1,0 +1,244 @@
+"""Render a `Leaderboard` as LaTeX (booktabs), Markdown, CSV or JSON — deterministic text, no timestamps,
+values at each metric's printed precision (so regenerating a table gives identical files)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any
+
+from stfbench.leaderboard.table import Cell, Leaderboard, MetricColumn, Row
+
+FORMATS = ("latex", "markdown", "csv", "json")
+MISSING = "–"
+UNDEFINED = "N/A"  # e.g. PSNR of the ground truth against itself (infinite)
+
+
+def render(board: Leaderboard, fmt: str, *, standalone: bool = True, caption: str | None = None) -> str:
+    """Text of the table in `fmt` (latex, markdown, csv, json)."""
+    if fmt == "latex":
+        return render_latex(board, standalone=standalone, caption=caption)
+    if fmt == "markdown":
+        return render_markdown(board)
+    if fmt == "csv":
+        return render_csv(board)
+    if fmt == "json":
+        return render_json(board)
+    raise ValueError(f"unknown format {fmt!r} (choose {', '.join(FORMATS)})")
+
+
+def format_value(cell: Cell | None, column: MetricColumn, show_ci: bool = False, pm: str = "±") -> str:
+    """`12.345`, `12.345 ± 0.210` (half-width of the 95 % CI), `N/A` for infinite, `–` for missing."""
+    if cell is None or cell.mean is None or math.isnan(cell.mean):
+        return MISSING
+    if math.isinf(cell.mean):
+        return UNDEFINED
+    text = f"{cell.mean:.{column.decimals}f}"
+    if show_ci and cell.ci95 is not None and all(math.isfinite(v) for v in cell.ci95):
+        half = (cell.ci95[1] - cell.ci95[0]) / 2
+        text += f" {pm} {half:.{column.decimals}f}"
+    return text
+
+
+def format_counts(row: Row, protocol_id: str) -> str:
+    scored, expected = row.counts.get(protocol_id, (0, 0))
+    return "" if scored == expected else f"{scored}/{expected}"
+
+
+# ---------------------------------------------------------------- LaTeX
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "↑": r"$\uparrow$",
+    "↓": r"$\downarrow$",
+    "±": r"$\pm$",
+    "–": "--",
+    "×": r"$\times$",
+    "…": r"\ldots{}",
+}
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def render_latex(board: Leaderboard, *, standalone: bool = True, caption: str | None = None) -> str:
+    """booktabs table; `standalone` wraps it in a compilable article document."""
+    spec = "l" + "".join(" " + "c" * (len(g.columns) + g.show_counts) for g in board.groups)
+    lines = [r"\begin{table}[t]", r"\centering", r"\small", rf"\begin{{tabular}}{{{spec}}}", r"\toprule"]
+    header_groups, rules, col = ["Method"], [], 2
+    for group in board.groups:
+        width = len(group.columns) + group.show_counts
+        header_groups.append(rf"\multicolumn{{{width}}}{{c}}{{{latex_escape(group.title)}}}")
+        rules.append(rf"\cmidrule(lr){{{col}-{col + width - 1}}}")
+        col += width
+    lines.append(" & ".join(header_groups) + r" \\")
+    lines.append(" ".join(rules))
+    headers = [""]
+    for group in board.groups:
+        headers += [latex_escape(c.display + c.direction) for c in group.columns]
+        headers += ["$n$"] if group.show_counts else []
+    lines.append(" & ".join(headers) + r" \\")
+    lines.append(r"\midrule")
+    previous_group = None
+    for row in board.rows:
+        if previous_group is not None and row.group != previous_group:
+            lines.append(r"\midrule")
+        previous_group = row.group
+        cells = [latex_escape(row.label)]
+        for group in board.groups:
+            for column in group.columns:
+                cell = row.cells.get((group.id, column.key))
+                text = latex_escape(format_value(cell, column, board.show_ci))
+                cells.append(rf"\textbf{{{text}}}" if cell is not None and cell.best else text)
+            if group.show_counts:
+                cells.append(format_counts(row, group.id))
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    text = " ".join(board.footnotes)
+    lines.append(rf"\caption{{{latex_escape(caption + ' ' if caption else '')}{latex_escape(text)}}}")
+    lines += [r"\label{tab:stfbench}", r"\end{table}"]
+    body = "\n".join(lines)
+    if not standalone:
+        return body + "\n"
+    wide = sum(len(g.columns) + g.show_counts for g in board.groups) > 8
+    preamble = [
+        r"\documentclass{article}",
+        r"\usepackage[T1]{fontenc}",
+        r"\usepackage[utf8]{inputenc}",
+        r"\usepackage{booktabs}",
+        r"\usepackage[margin=1.5cm" + (",landscape" if wide else "") + "]{geometry}",
+        r"\begin{document}",
+    ]
+    return "\n".join([*preamble, body, r"\end{document}"]) + "\n"
+
+
+# ---------------------------------------------------------------- Markdown
+
+
+def render_markdown(board: Leaderboard) -> str:
+    """GitHub table: `Method | <Group> PSNR↑ | ...`; best in bold, controls in italics, ground truth last."""
+    headers, align = ["Method"], [":--"]
+    for group in board.groups:
+        for column in group.columns:
+            headers.append(f"{group.title} {column.display}{column.direction}")
+            align.append("--:")
+        if group.show_counts:
+            headers.append(f"{group.title} n")
+            align.append("--:")
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
+    for row in board.rows:
+        label = row.label if row.group == 0 else f"*{row.label}*"
+        cells = [label]
+        for group in board.groups:
+            for column in group.columns:
+                cell = row.cells.get((group.id, column.key))
+                text = format_value(cell, column, board.show_ci)
+                cells.append(f"**{text}**" if cell is not None and cell.best else text)
+            if group.show_counts:
+                cells.append(format_counts(row, group.id))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\n" + "\n".join(board.footnotes) + "\n"
+
+
+# ---------------------------------------------------------------- CSV / JSON
+
+
+def render_csv(board: Leaderboard) -> str:
+    """One row per model; columns `<protocol>/<metric>` (+ `/ci_low`, `/ci_high` with CIs), `<protocol>/n_scored`,
+    `<protocol>/n_expected`; values at printed precision (`inf` for infinite, empty when missing)."""
+    header = ["method", "group"]
+    for group in board.groups:
+        for column in group.columns:
+            header.append(f"{group.id}/{column.key}")
+            if board.show_ci:
+                header += [f"{group.id}/{column.key}/ci_low", f"{group.id}/{column.key}/ci_high"]
+        header += [f"{group.id}/n_scored", f"{group.id}/n_expected"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in board.rows:
+        values: list[str] = [row.label, _group_name(row)]
+        for group in board.groups:
+            for column in group.columns:
+                cell = row.cells.get((group.id, column.key))
+                values.append(_number(None if cell is None else cell.mean, column.decimals))
+                if board.show_ci:
+                    ci = None if cell is None else cell.ci95
+                    values += [_number(ci and ci[0], column.decimals), _number(ci and ci[1], column.decimals)]
+            scored, expected = row.counts.get(group.id, ("", ""))
+            values += [str(scored), str(expected)]
+        writer.writerow(values)
+    return buffer.getvalue()
+
+
+def render_json(board: Leaderboard) -> str:
+    """Structured table: protocols with columns, rows with rounded values, best flags, counts; footnotes."""
+    payload: dict[str, Any] = {
+        "protocols": [
+            {
+                "id": g.id,
+                "title": g.title,
+                "hash": g.hash,
+                "lse_variant": g.lse_variant,
+                "columns": [
+                    {"key": c.key, "display": c.display, "direction": c.direction, "decimals": c.decimals}
+                    for c in g.columns
+                ],
+            }
+            for g in board.groups
+        ],
+        "rows": [],
+        "footnotes": board.footnotes,
+    }
+    for row in board.rows:
+        values: dict[str, Any] = {}
+        for group in board.groups:
+            for column in group.columns:
+                cell = row.cells.get((group.id, column.key))
+                if cell is None:
+                    continue
+                values.setdefault(group.id, {})[column.key] = {
+                    "value": _rounded(cell.mean, column.decimals),
+                    "text": format_value(cell, column, False),
+                    "ci95": None if cell.ci95 is None else [_rounded(v, column.decimals) for v in cell.ci95],
+                    "best": cell.best,
+                }
+        payload["rows"].append(
+            {
+                "label": row.label,
+                "group": _group_name(row),
+                "counts": {pid: {"n_scored": s, "n_expected": e} for pid, (s, e) in row.counts.items()},
+                "values": values,
+            }
+        )
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def _group_name(row: Row) -> str:
+    return ("model", "control", "ground-truth-video")[row.group]
+
+
+def _number(value: float | None, decimals: int) -> str:
+    if value is None or math.isnan(value):
+        return ""
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.{decimals}f}"
+
+
+def _rounded(value: float | None, decimals: int) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(value, decimals)

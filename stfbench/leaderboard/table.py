@@ -1,0 +1,222 @@
+"""Leaderboard data model: run directories → one table (rows = models, column groups = protocols).
+
+Rows: real models first (in the order given), then controls, then ground-truth-video rows (set apart).
+The best value per column is marked among rows that do not use the ground-truth video. Values come
+from each run's `summary.json`, with the provenance the runner copies into it (protocol ids + hashes,
+LSE variant, metric weight SHA-256s, stfbench version).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stfbench.errors import StfbenchError
+from stfbench.runner.store import RunStore
+
+#: Default column order (metrics a run lacks are left out); `av_offset` only where a run reports it.
+DEFAULT_METRIC_ORDER = ("psnr", "ssim", "lmd", "lse_d", "lse_c", "av_offset", "fid", "lpips")
+
+
+@dataclass(frozen=True)
+class MetricColumn:
+    """One metric column: output key, header text, direction (`↑`, `↓` or `` for none) and decimals."""
+
+    key: str
+    display: str
+    direction: str
+    decimals: int
+
+
+@dataclass
+class Cell:
+    """One value: mean, optional 95 % CI (low, high), and whether it is the column's best."""
+
+    mean: float | None
+    ci95: tuple[float, float] | None = None
+    best: bool = False
+
+
+@dataclass
+class Row:
+    label: str
+    is_control: bool
+    uses_ground_truth_video: bool
+    cells: dict[tuple[str, str], Cell] = field(default_factory=dict)  # (protocol id, metric key) → Cell
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # protocol id → (n_scored, n_expected)
+
+    @property
+    def group(self) -> int:
+        """0 = models, 1 = controls, 2 = ground-truth-video rows."""
+        return 2 if self.uses_ground_truth_video else 1 if self.is_control else 0
+
+
+@dataclass
+class ProtocolGroup:
+    id: str
+    title: str
+    hash: str
+    lse_variant: str | None
+    columns: list[MetricColumn]
+    show_counts: bool  # some row has n_scored < n_expected
+
+
+@dataclass
+class Leaderboard:
+    groups: list[ProtocolGroup]
+    rows: list[Row]
+    show_ci: bool
+    footnotes: list[str]
+    stfbench_versions: list[str]
+
+
+def metric_info() -> dict[str, tuple[str, str, int]]:
+    """Output key → (display name, direction, decimals), from the metrics package."""
+    from stfbench.metrics import METRIC_INFO
+
+    return dict(METRIC_INFO)
+
+
+def load_summary(path: str | Path) -> dict[str, Any]:
+    """`summary.json` of a finished run directory (it carries the manifest's protocol/model/metric fields)."""
+    store = RunStore(path)
+    if not store.summary_path.exists():
+        raise StfbenchError("not a finished run directory (no summary.json; finish it with --resume)", path)
+    return store.read_summary()
+
+
+def build_leaderboard(
+    run_dirs: list[str | Path],
+    *,
+    metrics: list[str] | None = None,
+    protocols: list[str] | None = None,
+    models: list[str] | None = None,
+    show_ci: bool = False,
+    labels: dict[str, str] | None = None,
+) -> Leaderboard:
+    """Collect runs into a table. `metrics`/`protocols`/`models` select and order columns, groups, rows;
+    `labels` renames rows (run label → new label)."""
+    info = metric_info()
+    summaries = [load_summary(p) for p in run_dirs]
+    rows: dict[str, Row] = {}
+    group_meta: dict[str, dict[str, Any]] = {}
+    present: dict[str, set[str]] = {}
+    weights: dict[str, str] = {}
+    unverified: set[str] = set()
+    versions: set[str] = set()
+    for summary, path in zip(summaries, run_dirs, strict=True):
+        protocol = summary["protocol"]
+        model = summary["model"]
+        label = (labels or {}).get(model["label"], model["label"])
+        row = rows.setdefault(label, Row(label, bool(model["is_control"]), bool(model["uses_ground_truth_video"])))
+        pid = protocol["id"]
+        if any(key[0] == pid for key in row.cells):
+            raise StfbenchError(f"two runs of {label!r} on protocol {pid}: pass one of them", path)
+        group_meta.setdefault(pid, protocol)
+        if group_meta[pid]["hash"] != protocol["hash"]:
+            raise StfbenchError(f"runs of protocol {pid} have different protocol hashes: not comparable", path)
+        for key, stats in summary["metrics"].items():
+            ci = stats.get("ci95")
+            row.cells[(pid, key)] = Cell(stats["mean"], tuple(ci) if ci and None not in ci else None)
+            present.setdefault(pid, set()).add(key)
+        row.counts[pid] = (summary["n_scored"], summary["n_expected"])
+        _collect_weights(summary.get("metric_settings", {}), weights, unverified)
+        versions.add(str(summary.get("stfbench_version")))
+
+    chosen_protocols = protocols or list(group_meta)
+    missing = [p for p in chosen_protocols if p not in group_meta]
+    if missing:
+        raise StfbenchError(f"--protocols: no run of {', '.join(missing)} among the given run directories")
+    groups = []
+    titles = _titles({p: group_meta[p] for p in chosen_protocols})
+    for pid in chosen_protocols:
+        keys = [k for k in (metrics or DEFAULT_METRIC_ORDER) if k in present[pid]]
+        columns = [MetricColumn(k, *info.get(k, (k, "", 3))) for k in keys]
+        show_counts = any(r.counts.get(pid, (0, 0))[0] != r.counts.get(pid, (0, 0))[1] for r in rows.values())
+        meta = group_meta[pid]
+        groups.append(ProtocolGroup(pid, titles[pid], meta["hash"], meta.get("lse_variant"), columns, show_counts))
+
+    ordered = _order_rows(list(rows.values()), models)
+    _mark_best(ordered, groups)
+    footnotes = _footnotes(groups, weights, unverified, sorted(versions))
+    return Leaderboard(groups, ordered, show_ci, footnotes, sorted(versions))
+
+
+def _order_rows(rows: list[Row], models: list[str] | None) -> list[Row]:
+    if models:
+        by_label = {r.label: r for r in rows}
+        unknown = [m for m in models if m not in by_label]
+        if unknown:
+            raise StfbenchError(f"--models: no run labelled {', '.join(unknown)} (have: {', '.join(by_label)})")
+        rows = [by_label[m] for m in models]
+    return sorted(rows, key=lambda r: r.group)  # stable: keeps the given order within a group
+
+
+def _mark_best(rows: list[Row], groups: list[ProtocolGroup]) -> None:
+    """Bold the best finite value per column among rows that do not use the ground-truth video."""
+    for group in groups:
+        for column in group.columns:
+            if column.direction not in ("↑", "↓"):
+                continue
+            candidates = [
+                r.cells[(group.id, column.key)]
+                for r in rows
+                if not r.uses_ground_truth_video and (group.id, column.key) in r.cells
+            ]
+            finite = [c for c in candidates if c.mean is not None and math.isfinite(c.mean)]
+            if not finite:
+                continue
+            # Compare at the printed precision, so printed ties are all bold.
+            rounded = [round(c.mean, column.decimals) for c in finite]
+            best = max(rounded) if column.direction == "↑" else min(rounded)
+            for cell, value in zip(finite, rounded, strict=True):
+                cell.best = value == best
+
+
+def _collect_weights(settings: dict[str, Any], weights: dict[str, str], unverified: set[str]) -> None:
+    """Walk metric settings for weight provenance dicts ({id, sha256, verified})."""
+    if isinstance(settings, dict):
+        if "sha256" in settings and "id" in settings:
+            weights[str(settings["id"])] = str(settings["sha256"])
+            if settings.get("verified") is False:
+                unverified.add(str(settings["id"]))
+            return
+        for value in settings.values():
+            _collect_weights(value, weights, unverified)
+
+
+def _titles(protocols: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Group titles: the dataset name (LRS2, LRW, Synthetic) unless two protocols share it, then the id."""
+    datasets = [str(p.get("dataset") or pid) for pid, p in protocols.items()]
+    titles = {}
+    for pid, protocol in protocols.items():
+        dataset = str(protocol.get("dataset") or pid)
+        unique = datasets.count(dataset) == 1
+        titles[pid] = (dataset.upper() if len(dataset) <= 4 else dataset.capitalize()) if unique else pid
+    return titles
+
+
+def _footnotes(groups: list[ProtocolGroup], weights: dict[str, str], unverified: set[str], versions: list[str]):
+    notes = [
+        "Protocols: "
+        + "; ".join(
+            f"{g.title} = {g.id} (sha256 {g.hash[:12]}, LSE {g.lse_variant})"
+            if g.lse_variant
+            else f"{g.title} = {g.id}"
+            for g in groups
+        )
+        + ".",
+        "↑ higher is better, ↓ lower is better; best per column in bold, ground-truth-video rows excluded.",
+    ]
+    if weights:
+        notes.append("Metric weights (sha256): " + ", ".join(f"{k} {v[:12]}" for k, v in sorted(weights.items())) + ".")
+    if unverified:
+        notes.append(
+            "WARNING: computed with unverified weights ("
+            + ", ".join(sorted(unverified))
+            + "): not comparable with published numbers."
+        )
+    notes.append(f"stfbench {', '.join(versions)}.")
+    return notes

@@ -1,0 +1,54 @@
+"""Run settings as a dataclass (what the CLI and the ablation orchestrator pass to the runner)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stfbench.errors import StfbenchError
+
+
+@dataclass
+class RunConfig:
+    """One benchmark run: `model` over protocol `dataset`, written to `out_dir`."""
+
+    model: str
+    dataset: str
+    out_dir: Path
+    model_options: dict[str, Any] = field(default_factory=dict)
+    root: Path | None = None
+    metrics: list[str] | None = None  # None: the protocol's metric list
+    device: str | None = None
+    shard: tuple[int, int] | None = None  # (index, count), 0-based
+    resume: bool = False
+    overwrite: bool = False
+    keep_videos: bool = False
+    seed: int = 0
+    trust_unverified: bool = False
+    show_progress: bool = True
+    label: str | None = None  # row label in tables (default: the adapter's)
+
+    @property
+    def run_dir(self) -> Path:
+        """Where this process writes: `out_dir`, or `out_dir/shard-i-of-n` for a shard."""
+        if self.shard is None:
+            return Path(self.out_dir)
+        index, count = self.shard
+        return Path(self.out_dir) / shard_dir_name(index, count)
+
+
+def shard_dir_name(index: int, count: int) -> str:
+    return f"shard-{index:03d}-of-{count:03d}"
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`i/n` (0 ≤ i < n) → (i, n)."""
+    try:
+        index_text, count_text = text.split("/")
+        index, count = int(index_text), int(count_text)
+    except ValueError:
+        raise StfbenchError(f"--shard {text}: expected i/n, e.g. 0/4") from None
+    if count < 1 or not 0 <= index < count:
+        raise StfbenchError(f"--shard {text}: need 0 <= i < n")
+    return index, count

@@ -1,0 +1,408 @@
+"""`run_benchmark`: generate every clip of a protocol with one adapter, score it, and record it.
+
+Crash safety: after each clip the metric statistics, the ids they include and that clip's record are saved
+atomically (`state.pkl`), then the record is appended to `clips.jsonl` (fsync'd). A run killed at any
+moment and restarted with `resume=True` restores the statistics, re-appends the one record that may have
+been lost between the two writes, and continues with the clips not yet recorded — nothing is redone or
+counted twice.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from stfbench.adapters.base import Generated, ModelAdapter
+from stfbench.adapters.cropping import paste_crops
+from stfbench.adapters.registry import load_adapter
+from stfbench.device import resolve_device
+from stfbench.errors import ModelError, StfbenchError
+from stfbench.provenance import base_provenance, now_iso
+from stfbench.runner.clips import ProtocolClips
+from stfbench.runner.config import RunConfig
+from stfbench.runner.requests import build_request, clip_seed
+from stfbench.runner.store import RunStore
+from stfbench.runner.summary import summarize
+
+#: builds the metric objects: (names, settings, device, trust_unverified) → list of Metric.
+MetricsFactory = Callable[[Sequence[str], dict[str, Any], torch.device, bool], list]
+#: Manifest fields that must match for `--resume` to continue a run.
+RESUME_KEYS = ("protocol", "model_identity", "metric_names", "seed", "shard")
+
+
+def default_metrics_factory(names: Sequence[str], settings: dict[str, Any], device: torch.device, trust: bool) -> list:
+    from stfbench.metrics import build_metrics
+
+    return list(build_metrics(list(names), settings, device, trust))
+
+
+def load_protocol_or_fail(name: str) -> Any:
+    from stfbench.protocols import load_protocol
+
+    return load_protocol(name)
+
+
+def run_benchmark(
+    config: RunConfig,
+    *,
+    adapter: ModelAdapter | None = None,
+    metrics_factory: MetricsFactory | None = None,
+    protocol: Any = None,
+    clips: Any = None,
+) -> Path:
+    """Run (or resume) one benchmark run or shard; returns its directory (with `summary.json`)."""
+    factory = metrics_factory or default_metrics_factory
+    protocol = protocol or load_protocol_or_fail(config.dataset)
+    device = resolve_device(config.device)
+    adapter = adapter or load_adapter(config.model, **config.model_options)
+    metric_names = list(config.metrics or protocol.metrics.names)
+    metric_settings = _metric_settings(protocol)
+    store = RunStore(config.run_dir)
+    previous = _check_run_dir(store, config)
+
+    # Fail fast: weights of every metric and the model are checked before any clip is touched.
+    metrics = factory(metric_names, metric_settings, device, config.trust_unverified)
+    adapter.prepare(protocol, device)
+
+    clips = clips or ProtocolClips(protocol, config.root)
+    items = clips.items()
+    all_ids = [item.item_id for item in items]
+    indexed = list(enumerate(items))
+    if config.shard is not None:
+        shard_index, shard_count = config.shard
+        indexed = [(i, item) for i, item in indexed if i % shard_count == shard_index]
+    clips.prepare([item for _, item in indexed])
+
+    manifest = _manifest(config, protocol, adapter, metrics, metric_names, len(indexed), device, previous)
+    manifest["build_settings"] = _jsonable(metric_settings)
+    store.root.mkdir(parents=True, exist_ok=True)
+    store.write_manifest(manifest)
+
+    done_ids = _restore(store, metrics) if previous else set()
+    todo = [(i, item) for i, item in indexed if item.item_id not in done_ids]
+
+    def rebuild() -> list:
+        return factory(metric_names, metric_settings, device, config.trust_unverified)
+
+    scorer = _ClipScorer(protocol, config, adapter, metrics, rebuild, clips, all_ids, items, store)
+    with _progress(config.show_progress) as progress:
+        label = config.label or adapter.label
+        task = progress.add_task(_describe(label, 0, 0), total=len(indexed), completed=len(indexed) - len(todo))
+        ok = failed = 0
+        for index, item in todo:
+            record = scorer.score(index, item)
+            if record["status"] == "ok":
+                ok += 1
+            else:
+                failed += 1
+            progress.update(task, advance=1, description=_describe(label, ok, failed))
+
+    return finalize(store, metrics, len(indexed), config.seed)
+
+
+def finalize(store: RunStore, metrics: list, n_expected: int, seed: int) -> Path:
+    """Write `summary.json` from the records and the metrics' dataset-level values; stamp the end time."""
+    records = store.read_records()
+    dataset_values: dict[str, float] = {}
+    for metric in metrics:
+        dataset_values.update(metric.compute())
+    summary = summarize(records, dataset_values, n_expected, seed)
+    manifest = store.read_manifest()
+    summary.update(
+        protocol=manifest["protocol"],
+        model=manifest["model"],
+        metric_settings=manifest["metric_settings"],
+        stfbench_version=manifest["stfbench_version"],
+        seed=manifest["seed"],
+        shard=manifest.get("shard"),
+    )
+    store.write_summary(summary)
+    manifest["end_time"] = now_iso()
+    manifest["status"] = "complete"
+    store.write_manifest(manifest)
+    return store.root
+
+
+class _ClipScorer:
+    """Generates and scores one clip, saving state then record (see module docstring for the order)."""
+
+    def __init__(
+        self, protocol, config, adapter, metrics: list, rebuild: Callable[[], list], clips, all_ids, items, store
+    ):
+        self.protocol = protocol
+        self.clips = clips
+        self.rebuild = rebuild
+        self.config = config
+        self.adapter = adapter
+        self.metrics = metrics
+        self.store = store
+        self.extras = {"protocol_item_ids": all_ids}
+        self.items_by_id = {item.item_id: item for item in items}
+        self.included = {r["clip_id"] for r in store.read_records()}
+        self.needs_frames = config.keep_videos or any(_needs_frames(m) for m in metrics)
+        self.last_good_states = [copy.deepcopy(m.state_dict()) for m in metrics]
+
+    def score(self, index: int, item: Any) -> dict[str, Any]:
+        started = time.perf_counter()
+        record: dict[str, Any] = {
+            "clip_id": item.item_id,
+            "index": index,
+            "video_id": item.video_id,
+            "audio_id": item.audio_id,
+        }
+        try:
+            values, num_frames = self._generate_and_score(item)
+            record.update(status="ok", reason=None, metrics=values, frames=num_frames)
+        except StfbenchError as error:
+            record.update(status=error.status, reason=_one_line(error), metrics={})
+        except Exception as error:  # an adapter or metric crash on one clip must not stop the run
+            record.update(status=ModelError.status, reason=f"{type(error).__name__}: {_one_line(error)}", metrics={})
+        if record["status"] != "ok":
+            self._rollback_metrics()
+        record["seconds"] = round(time.perf_counter() - started, 3)
+        self.included.add(item.item_id)
+        self.store.save_state(
+            {
+                "metric_states": [m.state_dict() for m in self.metrics],
+                "included_ids": sorted(self.included),
+                "last_record": record,
+            }
+        )
+        self.store.append_record(record)
+        if record["status"] == "ok":
+            self.last_good_states = [copy.deepcopy(m.state_dict()) for m in self.metrics]
+        return record
+
+    def _generate_and_score(self, item: Any) -> tuple[dict[str, float], int]:
+        from stfbench.metrics.base import ScoringSample
+
+        target = self.clips.load(item.video_id)
+        driving = target if item.audio_id == item.video_id else self.clips.load(item.audio_id)
+        request, frame_index = build_request(self.protocol, item, target, driving.audio, self.extras)
+        replacement = self.adapter.driving_audio(request, self._audio_of)
+        if replacement is not None:
+            request, frame_index = build_request(self.protocol, item, target, replacement, self.extras)
+        torch.manual_seed(clip_seed(self.config.seed, item.item_id))
+        try:
+            output = self.adapter.generate(request)
+        except StfbenchError:
+            raise
+        except Exception as error:
+            raise ModelError(f"{self.adapter.name} failed: {type(error).__name__}: {_one_line(error)}") from error
+        generated = output if isinstance(output, Generated) else Generated(crops=output)
+        crops = _check_crops(generated.crops, request)
+        frames = generated.frames
+        if frames is None and self.needs_frames:
+            frames = self._paste(target, crops, request.extras["boxes"], frame_index)
+        reconstruction = getattr(self.protocol.pairing, "mode", "reconstruction") == "reconstruction"
+        sample = ScoringSample(
+            clip_id=item.item_id,
+            pred_crops=crops,
+            gt_crops=request.target_crops if reconstruction else None,
+            pred_frames=frames,
+            audio=request.audio,
+            fps=request.fps,
+            sample_rate=request.sample_rate,
+        )
+        values: dict[str, float] = {}
+        for metric in self.metrics:
+            values.update({k: float(v) for k, v in metric.update(sample).items()})
+        if self.config.keep_videos:
+            self._keep_video(item.item_id, frames if frames is not None else crops, request)
+        return values, request.num_frames
+
+    def _audio_of(self, item_id: str) -> np.ndarray:
+        return self.clips.load(self.items_by_id[item_id].audio_id).audio
+
+    def _paste(self, target: Any, crops: np.ndarray, boxes: np.ndarray, frame_index: np.ndarray) -> np.ndarray:
+        source = self.clips.source_frames(target)  # (T_src, H, W, 3)
+        frames = source[np.minimum(frame_index, len(source) - 1)]  # (T, H, W, 3)
+        return paste_crops(frames, crops, boxes)
+
+    def _keep_video(self, clip_id: str, frames: np.ndarray, request: Any) -> None:
+        from stfbench.media import write_clip
+
+        path = self.store.root / "videos" / f"{clip_id}.mp4"
+        write_clip(path, frames, request.audio, request.fps, request.sample_rate)
+
+    def _rollback_metrics(self) -> None:
+        """A clip that failed half-way through scoring must leave no trace in the statistics: when any
+        metric's state moved, rebuild the metrics and load the statistics saved after the last good clip."""
+        if all(_state_equal(m.state_dict(), s) for m, s in zip(self.metrics, self.last_good_states, strict=True)):
+            return
+        fresh = self.rebuild()
+        for metric, state in zip(fresh, self.last_good_states, strict=True):
+            metric.merge(copy.deepcopy(state))
+        self.metrics[:] = fresh
+
+
+def _check_crops(crops: np.ndarray, request: Any) -> np.ndarray:
+    expected = request.target_crops.shape
+    crops = np.asarray(crops)
+    if crops.shape != expected or crops.dtype != np.uint8:
+        raise ModelError(f"adapter returned {crops.shape} {crops.dtype}, expected {expected} uint8")
+    return crops
+
+
+def _state_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_state_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_state_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, np.ndarray | torch.Tensor) or isinstance(b, np.ndarray | torch.Tensor):
+        return np.array_equal(np.asarray(a), np.asarray(b))
+    return a == b
+
+
+def _needs_frames(metric: Any) -> bool:
+    """Whether a metric scores whole frames (LSE `fullframe224`) rather than crops."""
+    flag = getattr(metric, "needs_frames", None)
+    if flag is not None:
+        return bool(flag)
+    return "fullframe" in str(getattr(metric, "name", ""))
+
+
+def _restore(store: RunStore, metrics: list) -> set[str]:
+    """Load saved statistics into `metrics`; re-append a record lost between state save and append."""
+    records = store.read_records(repair=True)
+    recorded = {r["clip_id"] for r in records}
+    state = store.load_state()
+    if state is None:
+        if recorded:
+            raise StfbenchError("clips.jsonl has records but state.pkl is missing: cannot resume safely", store.root)
+        return set()
+    for metric, metric_state in zip(metrics, state["metric_states"], strict=True):
+        metric.merge(metric_state)
+    included = set(state["included_ids"])
+    lost = included - recorded
+    if lost:
+        last = state["last_record"]
+        if lost != {last["clip_id"]}:
+            raise StfbenchError("clips.jsonl and state.pkl disagree by more than one clip", store.root)
+        store.append_record(last)
+        recorded.add(last["clip_id"])
+    extra = recorded - included
+    if extra:
+        raise StfbenchError(f"{len(extra)} recorded clips are missing from state.pkl: cannot resume", store.root)
+    return recorded
+
+
+def _check_run_dir(store: RunStore, config: RunConfig) -> dict[str, Any] | None:
+    """The previous manifest when resuming; an error when the folder holds a run and --resume was not given."""
+    if not store.exists():
+        return None
+    if config.overwrite:
+        for name in ("manifest.json", "clips.jsonl", "state.pkl", "summary.json"):
+            (store.root / name).unlink(missing_ok=True)
+        return None
+    if not config.resume:
+        raise StfbenchError(
+            "run directory already holds a run: pass --resume to continue it or --overwrite", store.root
+        )
+    return store.read_manifest()
+
+
+def _manifest(config, protocol, adapter, metrics, metric_names, n_expected, device, previous) -> dict[str, Any]:
+    provenance = adapter.provenance()
+    manifest = base_provenance(device=str(device), seed=config.seed)
+    manifest.update(
+        protocol=_protocol_info(protocol),
+        model={
+            "spec": config.model,
+            "name": adapter.name,
+            "label": config.label or adapter.label,
+            "is_control": adapter.is_control,
+            "uses_ground_truth_video": adapter.uses_ground_truth_video,
+            "options": {k: str(v) for k, v in config.model_options.items() if v is not None},
+            **provenance,
+        },
+        model_identity=_model_identity(config, provenance),
+        metric_names=metric_names,
+        metric_settings={m.name: _jsonable(m.settings()) for m in metrics},
+        shard=list(config.shard) if config.shard else None,
+        n_expected=n_expected,
+        keep_videos=config.keep_videos,
+        start_time=manifest.pop("time"),
+        end_time=None,
+        status="running",
+    )
+    if previous is not None:
+        for key in RESUME_KEYS:
+            if _jsonable(previous.get(key)) != _jsonable(manifest.get(key)):
+                raise StfbenchError(
+                    f"cannot resume: {key} differs from the run in this folder "
+                    f"({previous.get(key)!r} vs {manifest.get(key)!r})",
+                    config.run_dir,
+                )
+        manifest["start_time"] = previous["start_time"]
+        manifest["resumed_at"] = [*previous.get("resumed_at", []), now_iso()]
+    return manifest
+
+
+def _model_identity(config: RunConfig, provenance: dict[str, Any]) -> dict[str, Any]:
+    """What must not change across a resume: the model spec, its options and checkpoint digest."""
+    return _jsonable(
+        {
+            "spec": config.model,
+            "options": {k: str(v) for k, v in config.model_options.items() if v is not None},
+            "checkpoint_sha256": provenance.get("checkpoint_sha256"),
+        }
+    )
+
+
+def _protocol_info(protocol: Any) -> dict[str, Any]:
+    metrics = getattr(protocol, "metrics", None)
+    return {
+        "id": protocol.id,
+        "version": str(getattr(protocol, "version", "")),
+        "hash": getattr(protocol, "hash", None),
+        "dataset": getattr(protocol, "dataset", None),
+        "lse_variant": getattr(metrics, "lse_variant", None),
+    }
+
+
+def _metric_settings(protocol: Any) -> dict[str, Any]:
+    """Protocol metric settings handed to `build_metrics` (per-metric sections: LSE variant, weights, ...)."""
+    return protocol.metrics.sections()
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return obj
+    return str(obj)
+
+
+def _one_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:500] if lines else type(error).__name__
+
+
+def _describe(label: str, ok: int, failed: int) -> str:
+    return f"{label}: [green]{ok} ok[/] [red]{failed} failed[/]"
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        disable=not enabled,
+    )

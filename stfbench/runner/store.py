@@ -1,0 +1,106 @@
+"""The run directory on disk: atomic JSON/pickle files and an append-only, fsync'd JSONL of clip records.
+
+Layout (see docs/runner.md):
+    manifest.json   what was run: versions, command, protocol id + hash, model + checkpoint SHA-256, metric
+                    settings and weight SHA-256s, seed, device, shard, start/end time
+    clips.jsonl     one record per finished clip (ok or failed), in completion order
+    state.pkl       metric statistics after the last finished clip + the ids they include + that clip's record
+    summary.json    means with 95 % bootstrap CIs, n_scored, n_expected, failures by status
+    videos/         generated clips (only with --keep-videos)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
+RECORDS = "clips.jsonl"
+STATE = "state.pkl"
+SUMMARY = "summary.json"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file in the same folder, fsync it, and rename it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_atomic(path, (json.dumps(obj, indent=2, sort_keys=True, allow_nan=True) + "\n").encode("utf-8"))
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class RunStore:
+    """Reads and writes one run directory (or one shard's directory)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
+    @property
+    def summary_path(self) -> Path:
+        return self.root / SUMMARY
+
+    def exists(self) -> bool:
+        return self.manifest_path.exists()
+
+    def read_manifest(self) -> dict[str, Any]:
+        return read_json(self.manifest_path)
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        write_json(self.manifest_path, manifest)
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        write_json(self.summary_path, summary)
+
+    def read_summary(self) -> dict[str, Any]:
+        return read_json(self.summary_path)
+
+    def append_record(self, record: dict[str, Any]) -> None:
+        """Append one JSON line and fsync, so a finished clip survives a crash right after."""
+        line = json.dumps(record, sort_keys=True, allow_nan=True) + "\n"
+        with open(self.root / RECORDS, "a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def read_records(self, repair: bool = False) -> list[dict[str, Any]]:
+        """All complete records. A last line cut off by a crash is ignored (and removed when `repair`)."""
+        path = self.root / RECORDS
+        if not path.exists():
+            return []
+        raw = path.read_bytes()
+        complete_end = raw.rfind(b"\n") + 1
+        if repair and complete_end < len(raw):
+            with open(path, "r+b") as handle:
+                handle.truncate(complete_end)
+        return [json.loads(line) for line in raw[:complete_end].decode("utf-8").splitlines() if line.strip()]
+
+    def save_state(self, state: dict[str, Any]) -> None:
+        write_atomic(self.root / STATE, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def load_state(self) -> dict[str, Any] | None:
+        path = self.root / STATE
+        if not path.exists():
+            return None
+        with open(path, "rb") as handle:
+            return pickle.load(handle)

@@ -1,0 +1,63 @@
+"""Summary statistics of a run: per-metric means with 95 % percentile-bootstrap CIs, counts, failures."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+BOOTSTRAP_RESAMPLES = 1000
+CONFIDENCE = 0.95
+
+
+def bootstrap_ci(values: np.ndarray, seed: int) -> tuple[float, float]:
+    """95 % percentile-bootstrap CI of the mean (1000 resamples, seeded); NaNs when fewer than 2 values."""
+    if len(values) < 2 or np.all(values == values[0]):
+        return (float(values[0]), float(values[0])) if len(values) >= 2 else (math.nan, math.nan)
+    result = stats.bootstrap(
+        (values,),
+        np.mean,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        confidence_level=CONFIDENCE,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def summarize(
+    records: list[dict[str, Any]], dataset_values: dict[str, float], n_expected: int, seed: int
+) -> dict[str, Any]:
+    """Means (+ CIs) of per-clip values over `ok` records in protocol order, plus dataset-level values.
+
+    Per-clip keys come from the records (so shards and single runs agree exactly); keys that only a
+    dataset-level metric produces (e.g. FID) come from `dataset_values` (merged statistics), without CI.
+    """
+    ordered = sorted(records, key=lambda r: r["index"])
+    scored = [r for r in ordered if r["status"] == "ok"]
+    keys = sorted({key for r in scored for key in r["metrics"]})
+    metrics: dict[str, Any] = {}
+    for key in keys:
+        values = np.array([r["metrics"][key] for r in scored if key in r["metrics"]], dtype=np.float64)
+        finite = values[np.isfinite(values)]
+        low, high = bootstrap_ci(finite, seed) if len(finite) else (math.nan, math.nan)
+        metrics[key] = {
+            "mean": float(finite.mean()) if len(finite) else (float(values.mean()) if len(values) else math.nan),
+            "ci95": [low, high],
+            "n": len(values),
+            "n_finite": len(finite),
+        }
+    for key, value in dataset_values.items():
+        if key not in metrics:
+            metrics[key] = {"mean": float(value), "ci95": None, "n": len(scored), "n_finite": len(scored)}
+    failures = Counter(r["status"] for r in ordered if r["status"] != "ok")
+    return {
+        "n_expected": n_expected,
+        "n_recorded": len(ordered),
+        "n_scored": len(scored),
+        "failures": dict(sorted(failures.items())),
+        "metrics": metrics,
+    }

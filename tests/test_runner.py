@@ -1,0 +1,182 @@
+"""Runner: records and summary, determinism, resume after a kill, shards + merge, fail-fast, refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fixtures.runner_fakes import FakeClips, NoisyAdapter, fake_metrics_factory, fake_protocol
+
+from stfbench.errors import StfbenchError, WeightsError
+from stfbench.runner.config import RunConfig, parse_shard
+from stfbench.runner.merge import merge_shards
+from stfbench.runner.run import run_benchmark
+from stfbench.runner.store import RunStore
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _run(out: Path, clips: FakeClips | None = None, adapter=None, **overrides) -> Path:
+    config = RunConfig(model="noisy", dataset="fake-test", out_dir=out, show_progress=False, **overrides)
+    return run_benchmark(
+        config,
+        adapter=adapter or NoisyAdapter(),
+        metrics_factory=fake_metrics_factory,
+        protocol=fake_protocol(),
+        clips=clips or FakeClips(),
+    )
+
+
+def _records(run_dir: Path) -> list[dict]:
+    """Records in protocol order without the timing field (which differs between runs)."""
+    records = RunStore(run_dir).read_records()
+    for record in records:
+        record.pop("seconds")
+    return sorted(records, key=lambda r: r["index"])
+
+
+def test_failures_are_recorded_counted_and_excluded(tmp_path: Path) -> None:
+    clips = FakeClips(no_face=("spk0/clip04",))
+    run_dir = _run(tmp_path / "run", clips, NoisyAdapter(crash_on="spk1/clip03"))
+    records = _records(run_dir)
+    assert [r["status"] for r in records] == ["ok", "ok", "ok", "model-error", "no-face", "ok"]
+    assert "CUDA out of memory" in records[3]["reason"]
+    assert "no face" in records[4]["reason"]
+    summary = RunStore(run_dir).read_summary()
+    assert (summary["n_scored"], summary["n_expected"]) == (4, 6)
+    assert summary["failures"] == {"model-error": 1, "no-face": 1}
+    psnr = [r["metrics"]["psnr"] for r in records if r["status"] == "ok"]
+    assert summary["metrics"]["psnr"]["mean"] == pytest.approx(np.mean(psnr), abs=1e-12)
+    low, high = summary["metrics"]["psnr"]["ci95"]
+    assert low <= summary["metrics"]["psnr"]["mean"] <= high
+    assert np.isfinite(summary["metrics"]["fid"]["mean"])
+    manifest = RunStore(run_dir).read_manifest()
+    assert manifest["status"] == "complete" and manifest["protocol"]["hash"] == fake_protocol().hash
+
+
+def test_same_seed_same_numbers_and_seed_matters(tmp_path: Path) -> None:
+    first = _records(_run(tmp_path / "a"))
+    assert first == _records(_run(tmp_path / "b"))
+    assert first != _records(_run(tmp_path / "c", seed=1))
+
+
+def _check_resumed_equals_reference(killed: Path, tmp_path: Path) -> None:
+    _run(killed, resume=True)
+    reference = _run(tmp_path / "reference")
+    assert _records(killed) == _records(reference)
+    resumed, expected = RunStore(killed).read_summary(), RunStore(reference).read_summary()
+    assert resumed["metrics"] == expected["metrics"]
+    assert resumed["n_scored"] == 6 and len(RunStore(killed).read_records()) == 6
+    assert RunStore(killed).read_manifest()["resumed_at"]
+
+
+def test_resume_after_killing_the_process_equals_uninterrupted_run(tmp_path: Path) -> None:
+    killed = tmp_path / "killed"
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    command = [sys.executable, "-m", "fixtures.runner_fakes", str(killed), "--die-in-generate", "4"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert done.returncode == 17, done.stderr  # os._exit inside the 4th generate: no cleanup at all
+    assert not (killed / "summary.json").exists()
+    assert len(RunStore(killed).read_records()) == 3
+    _check_resumed_equals_reference(killed, tmp_path)
+
+
+def test_resume_after_crash_between_state_and_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    killed = tmp_path / "killed"
+    original = RunStore.append_record
+    calls = {"n": 0}
+
+    def crash_on_third(self, record):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # state.pkl already includes the 3rd clip; its record is lost
+        original(self, record)
+
+    monkeypatch.setattr(RunStore, "append_record", crash_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        _run(killed)
+    monkeypatch.setattr(RunStore, "append_record", original)
+    assert len(RunStore(killed).read_records()) == 2
+    assert len(RunStore(killed).load_state()["included_ids"]) == 3
+    _check_resumed_equals_reference(killed, tmp_path)
+
+
+def test_shards_and_merge_equal_a_single_run(tmp_path: Path) -> None:
+    single = _run(tmp_path / "single", FakeClips(count=7, no_face=("spk1/clip05",)))
+    sharded = tmp_path / "sharded"
+    for index in range(3):
+        _run(sharded, FakeClips(count=7, no_face=("spk1/clip05",)), shard=(index, 3))
+    assert sorted(p.name for p in sharded.iterdir()) == [f"shard-00{i}-of-003" for i in range(3)]
+    merged = merge_shards(sharded, metrics_factory=fake_metrics_factory)
+    assert _records(merged) == _records(single)
+    got, want = RunStore(merged).read_summary(), RunStore(single).read_summary()
+    assert (got["n_scored"], got["n_expected"], got["failures"]) == (
+        want["n_scored"],
+        want["n_expected"],
+        want["failures"],
+    )
+    for key in ("psnr", "ssim"):
+        assert got["metrics"][key] == want["metrics"][key]
+    # FID from pooled statistics: equal up to float summation order, and not a mean of per-shard FIDs.
+    assert got["metrics"]["fid"]["mean"] == pytest.approx(want["metrics"]["fid"]["mean"], rel=1e-9)
+    per_shard = [RunStore(sharded / f"shard-00{i}-of-003").read_summary()["metrics"]["fid"]["mean"] for i in range(3)]
+    assert abs(np.mean(per_shard) - want["metrics"]["fid"]["mean"]) > 1e-6 * want["metrics"]["fid"]["mean"]
+
+
+def test_merge_refuses_incomplete_shards(tmp_path: Path) -> None:
+    _run(tmp_path / "run", shard=(0, 2))
+    with pytest.raises(StfbenchError, match="missing"):
+        merge_shards(tmp_path / "run", metrics_factory=fake_metrics_factory)
+
+
+def test_existing_run_needs_resume_and_matching_settings(tmp_path: Path) -> None:
+    _run(tmp_path / "run")
+    with pytest.raises(StfbenchError, match="--resume"):
+        _run(tmp_path / "run")
+    with pytest.raises(StfbenchError, match="seed differs"):
+        _run(tmp_path / "run", resume=True, seed=5)
+    calls = NoisyAdapter()
+    _run(tmp_path / "run", adapter=calls, resume=True)
+    assert calls.calls == 0  # everything was already done
+
+
+def test_missing_metric_weights_fail_before_any_work(tmp_path: Path) -> None:
+    from stfbench.runner.run import default_metrics_factory
+
+    adapter = NoisyAdapter()
+    config = RunConfig(model="noisy", dataset="fake", out_dir=tmp_path / "run", metrics=["lse"], show_progress=False)
+    os.environ["STFBENCH_WEIGHT_SYNCNET_V2"] = str(tmp_path / "nowhere.model")
+    try:
+        with pytest.raises(WeightsError, match="syncnet_v2"):
+            run_benchmark(
+                config,
+                adapter=adapter,
+                metrics_factory=default_metrics_factory,
+                protocol=fake_protocol(),
+                clips=FakeClips(),
+            )
+    finally:
+        del os.environ["STFBENCH_WEIGHT_SYNCNET_V2"]
+    assert adapter.calls == 0 and not (tmp_path / "run" / "clips.jsonl").exists()
+
+
+def test_truncated_last_line_is_ignored(tmp_path: Path) -> None:
+    run_dir = _run(tmp_path / "run")
+    with open(run_dir / "clips.jsonl", "a") as handle:
+        handle.write('{"clip_id": "half')
+    assert len(RunStore(run_dir).read_records()) == 6
+    RunStore(run_dir).read_records(repair=True)
+    assert (run_dir / "clips.jsonl").read_text().endswith("}\n")
+    assert all(json.loads(line) for line in (run_dir / "clips.jsonl").read_text().splitlines())
+
+
+def test_parse_shard() -> None:
+    assert parse_shard("1/4") == (1, 4)
+    for bad in ("4/4", "x", "1/0", "-1/2"):
+        with pytest.raises(StfbenchError):
+            parse_shard(bad)
