@@ -78,9 +78,9 @@ class LMD(Metric):
                 missing += 1
                 continue
             values.append(mouth_distance(gt_points, pred_points, self.reduction))
-        self.frames_no_face += missing
         if not values:
             raise NoFaceError(f"LMD: no frame with a face in both clips ({missing} frames)", sample.clip_id)
+        self.frames_no_face += missing
         self.total += float(np.sum(values))
         self.frames += len(values)
         return {"lmd": float(np.mean(values)), "lmd_frames_no_face": float(missing)}

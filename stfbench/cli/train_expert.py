@@ -1,0 +1,81 @@
+"""`stfbench train-expert`: train a sync expert on a dataset (SyncNet for synthetic-protocol LSE; colour SyncNet
+for the reference model's sync loss, implemented in `stfbench.reference_model.expert`)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from stfbench.errors import StfbenchError
+
+KINDS = ("syncnet", "color-syncnet")
+
+
+def train_expert(
+    kind: str = typer.Option(..., "--kind", help="syncnet (LSE network) or color-syncnet (reference-model expert)."),
+    dataset: str = typer.Option("synthetic", "--dataset", help="Dataset to train on (synthetic)."),
+    root: Path = typer.Option(None, "--root", help="Dataset root (default: the synthetic protocol's corpus)."),
+    steps: int = typer.Option(600, "--steps", help="Optimiser steps."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Pairs per step."),
+    seed: int = typer.Option(0, "--seed", help="Seed of initialisation and sampling."),
+    out: Path = typer.Option(..., "--out", help="Checkpoint to write."),
+    device: str = typer.Option(None, "--device", help="cpu, cuda (default: auto)."),
+    image_size: int = typer.Option(None, "--image-size", help="color-syncnet: face size it trains at."),
+    width: float = typer.Option(0.25, "--width", help="syncnet: channel width multiplier (1.0 = SyncNet v2 size)."),
+    lr: float = typer.Option(1e-3, "--lr", help="syncnet: Adam learning rate (cosine-annealed)."),
+) -> None:
+    """Train a sync expert; prints the checkpoint's SHA-256 for the weight registry."""
+    from stfbench.device import resolve_device
+    from stfbench.hashing import sha256_file
+
+    if kind not in KINDS:
+        raise StfbenchError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    torch_device = resolve_device(device)
+    if kind == "color-syncnet":
+        from stfbench.reference_model.expert import train_color_syncnet
+
+        options = {"dataset": dataset, "root": root, "steps": steps, "batch_size": batch_size, "seed": seed,
+                   "out": out, "device": torch_device}  # fmt: skip
+        if image_size is not None:
+            options["image_size"] = image_size
+        path = train_color_syncnet(**options)
+    else:
+        path = _train_syncnet(dataset, root, steps, batch_size, seed, out, torch_device, width, lr)
+    Console().print(f"wrote {path}  sha256 {sha256_file(path)}  size {Path(path).stat().st_size} B", highlight=False)
+
+
+def _train_syncnet(dataset, root, steps, batch_size, seed, out, device, width, lr) -> Path:
+    from stfbench.metrics.networks.train_syncnet import SyncNetTrainConfig, load_training_clips, train_syncnet
+
+    if dataset != "synthetic":
+        raise StfbenchError(f"--kind syncnet trains on the synthetic corpus only (got --dataset {dataset})")
+    paths = training_clip_paths(root)
+    print(f"loading {len(paths)} training clips", file=sys.stderr)
+    clips = load_training_clips(paths)
+    config = SyncNetTrainConfig(steps=steps, batch_size=batch_size, lr=lr, width=width, seed=seed)
+    command = "stfbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    return train_syncnet(clips, config, device, out, command)
+
+
+def training_clip_paths(root: Path | None) -> list[Path]:
+    """The synthetic corpus's train + val clips (lrs2 layout: `main/<speaker>/<clip>.mp4`)."""
+    from stfbench.protocols import load_protocol, protocol_root
+
+    base = protocol_root(load_protocol("synthetic"), root)
+    paths = []
+    for split in ("train", "val"):
+        listing = base / f"{split}.txt"
+        if not listing.exists():
+            raise StfbenchError(f"no {split}.txt: not a synthetic corpus in the lrs2 layout", base)
+        for line in listing.read_text().splitlines():
+            if line.strip():
+                paths.append(base / "main" / f"{line.split()[0]}.mp4")
+    return paths
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train-expert")(train_expert)
