@@ -71,8 +71,13 @@ def resolve_clip_list(
     spec = protocol.clip_list
     source: Path | None = None
     pairs: list[tuple[str, str]] | None = None
-    if spec.source == "layout":
+    if spec.source == "layout" and list_file is None:
         ids = layout.read_layout(protocol.dataset, base, protocol.split)
+    elif spec.source == "layout":  # an explicit id list (e.g. LRW's test ids) names clips missing from the tree
+        source = Path(list_file)
+        if not source.is_file():
+            raise ProtocolError("list file not found", source)
+        ids = [layout.normalise_id(shape, i, protocol.split) for i in layout.read_id_list(source)]
     else:
         source = Path(list_file) if list_file is not None else layout.find_list_file(base, spec.file or "")
         if source is None or not source.is_file():

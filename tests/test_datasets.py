@@ -184,3 +184,27 @@ def test_cli_datasets_check_exit_codes(tmp_path: Path) -> None:
     good = runner.invoke(app, [*args[:5], str(good_protocol), *args[6:]], terminal_width=200)
     assert good.exit_code == 0, good.output
     assert "ok" in good.output
+
+
+def test_lrw_check_with_an_id_list_names_missing_clips(tmp_path: Path) -> None:
+    root = tmp_path / "lrw"
+    ids = ["ABOUT/test/ABOUT_00001", "ABOUT/test/ABOUT_00002", "WORLD/test/WORLD_00001"]
+    for clip in ids[:2]:
+        _touch(root / f"{clip}.mp4")
+    data = tomllib.loads((PROTOCOL_DIR / "lrw.toml").read_text())
+    data["clip_list"].update(count=3, sha256=canonical_ids_sha256(ids))
+    protocol = load_protocol(_write_toml(tmp_path / "mini-lrw.toml", data))
+    from_tree = check_dataset(protocol, root)
+    assert (
+        from_tree.found == 2 and from_tree.missing == [] and "expects 3 clips, found 2" in (from_tree.list_error or "")
+    )
+    id_list = tmp_path / "lrw_test_ids.txt"
+    id_list.write_text("WORLD_00001\nABOUT_00001\nABOUT_00002\n")  # short ids are completed with word/split
+    from_list = check_dataset(protocol, root, list_file=id_list)
+    assert from_list.list_error is None and from_list.missing == ["WORLD/test/WORLD_00001"]
+    assert [p.clip_id for p in from_list.unreadable] == ids[:2]  # empty files
+
+
+def _write_toml(path: Path, data: dict) -> Path:
+    path.write_text(tomli_w.dumps(data))
+    return path

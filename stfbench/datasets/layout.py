@@ -71,7 +71,7 @@ def find_list_file(root: Path, name: str) -> Path | None:
 def check_id(clip_id: str, source: Path | str | None = None) -> str:
     """A clip id is a relative path of word characters, dots and dashes (no '..'); else ProtocolError."""
     parts = clip_id.split("/")
-    if len(parts) < 2 or not all(_ID_PART.fullmatch(p) and p not in (".", "..") for p in parts):
+    if not all(_ID_PART.fullmatch(p) and p not in (".", "..") for p in parts):
         raise ProtocolError(f"malformed clip id {clip_id!r}", source)
     return clip_id
 
