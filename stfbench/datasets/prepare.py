@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from stfbench.protocols.spec import Protocol
 
 PREPARE_FORMAT = 1  # bump when the content of cached files changes
-STATUSES = ("ok", "decode-error", "no-audio", "wrong-rate", "too-short", "no-face")
 
 
 @dataclass
