@@ -5,7 +5,14 @@
 """
 
 from stfbench.metrics.base import Metric, MismatchError, ScoringSample
-from stfbench.metrics.registry import METRIC_INFO, METRIC_KEYS, NEEDS_GT, build_metrics, parse_metric_names
+from stfbench.metrics.registry import (
+    METRIC_INFO,
+    METRIC_KEYS,
+    NEEDS_GT,
+    build_metrics,
+    missing_weights,
+    parse_metric_names,
+)
 from stfbench.metrics.settings import MetricSettings
 
 __all__ = [
@@ -17,5 +24,6 @@ __all__ = [
     "MismatchError",
     "ScoringSample",
     "build_metrics",
+    "missing_weights",
     "parse_metric_names",
 ]

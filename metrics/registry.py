@@ -52,6 +52,23 @@ def weights_needed(name: str, settings: MetricSettings) -> list[str]:
     return []
 
 
+def missing_weights(names: str | Sequence[str], settings: Any = None) -> dict[str, str]:
+    """Metric name → one-line reason, for metrics whose weight files are missing or fail verification (lets
+    a caller report e.g. FID as n/a on the synthetic protocol instead of failing)."""
+    from stfbench.errors import WeightsError
+
+    config = MetricSettings.from_any(settings)
+    missing = {}
+    for name in parse_metric_names(names):
+        for weight_id in weights_needed(name, config):
+            try:
+                resolve_verified(weight_id, needed_by=name)
+            except WeightsError as error:
+                missing[name] = str(error)
+                break
+    return missing
+
+
 def parse_metric_names(names: str | Sequence[str]) -> list[str]:
     """`"psnr,ssim,lse"` or a sequence → validated, de-duplicated list (order kept)."""
     items = [n.strip().lower() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]

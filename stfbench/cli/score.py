@@ -60,7 +60,7 @@ def score(
 ) -> None:
     """Score existing clips against ground truth: PSNR, SSIM, LMD, FID, LSE-C/LSE-D/AV offset, LPIPS."""
     from stfbench.device import resolve_device
-    from stfbench.metrics import NEEDS_GT, MetricSettings, build_metrics, parse_metric_names
+    from stfbench.metrics import NEEDS_GT, MetricSettings, build_metrics, missing_weights, parse_metric_names
     from stfbench.metrics.pairing import pair_clips
 
     names = parse_metric_names(metrics)
@@ -70,6 +70,12 @@ def score(
         )
     settings = _settings(protocol, lse_variant, lse_weights, lmd_backend, fid_frame_step, gt_stats)
     torch_device = resolve_device(device)
+    unavailable = {}
+    if protocol == "synthetic" and "fid" in names:  # the synthetic protocol reports FID as n/a without Inception
+        unavailable = missing_weights(["fid"], settings)
+        names = [n for n in names if n not in unavailable]
+        for reason in unavailable.values():
+            Console(stderr=True).print(f"[yellow]FID is n/a:[/] {reason}", highlight=False)
     built = build_metrics(names, settings, torch_device, trust_unverified)
     pairs = pair_clips(pred, gt, audio)
     run = ScoreRun(out, built, pairs, names, trim=trim, resample=resample, resume=resume, overwrite=overwrite)
@@ -77,6 +83,7 @@ def score(
         "device": str(torch_device),
         "trust_unverified": trust_unverified,
         "settings": _plain(MetricSettings.from_any(settings)),
+        "unavailable": unavailable,
     }
     summary = run.run()
     if save_stats is not None:
@@ -247,6 +254,9 @@ class ScoreRun:
         summary["schema"] = "stfbench.score/1"
         summary.update({key: _json_float(value) for key, value in dataset.items()})
         summary["metric_names"] = {key: m.name for m in self.metrics for key in m.keys}
+        for name in self.provenance.get("unavailable", {}):  # e.g. FID on the synthetic protocol without Inception
+            summary[name] = None
+            summary["metric_names"][name] = f"{name} (n/a: weights missing)"
         summary["metric_settings"] = {m.name: m.settings() for m in self.metrics}
         summary["provenance"] = {**provenance.base_provenance(self.provenance.get("device")), **self.provenance}
         self.store.write_summary(_jsonable(summary))
