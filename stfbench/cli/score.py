@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -182,17 +183,24 @@ class ScoreRun:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       transient=True) as progress:  # fmt: skip
             task = progress.add_task("scoring", total=len(todo))
-            for index, pair in todo:
-                self.score_one(index, pair)
-                progress.advance(task)
+            with ThreadPoolExecutor(max_workers=1) as loader:  # decode the next clip while this one is scored
+                pending = loader.submit(self._load, todo[0][1]) if todo else None
+                for position, (index, pair) in enumerate(todo):
+                    loaded = pending
+                    if position + 1 < len(todo):
+                        pending = loader.submit(self._load, todo[position + 1][1])
+                    self.score_one(index, pair, loaded)
+                    progress.advance(task)
         return self.finish()
 
-    def score_one(self, index: int, pair) -> dict[str, Any]:
+    def score_one(self, index: int, pair, loaded: Future | None = None) -> dict[str, Any]:
         started = time.perf_counter()
         record: dict[str, Any] = {"clip_id": pair.key, "index": index, "pred": _str(pair.pred), "gt": _str(pair.gt)}
         saved = [copy.deepcopy(m.state_dict()) for m in self.metrics]
         try:
-            values, frames = self._values(pair)
+            sample = loaded.result() if loaded is not None else self._load(pair)
+            values = self._values(sample)
+            frames = len(sample.pred_crops)
             record.update(status="ok", reason=None, metrics=values, frames=frames)
         except StfbenchError as error:
             record.update(status=error.status, reason=str(error).splitlines()[0], metrics={})
@@ -210,7 +218,8 @@ class ScoreRun:
         self.store.append_record(record)
         return record
 
-    def _values(self, pair) -> tuple[dict[str, float], int]:
+    def _load(self, pair):
+        """Decode and pair one clip → ScoringSample (raises the clip's StfbenchError)."""
         from stfbench.media import read_clip
         from stfbench.metrics import ScoringSample
         from stfbench.metrics.base import MismatchError
@@ -236,11 +245,13 @@ class ScoreRun:
                     )
                 length = min(len(frames), len(gt_frames))
                 frames, gt_frames = frames[:length], gt_frames[:length]
-        sample = ScoringSample(pair.key, frames, gt_frames, frames, clip.audio, clip.fps, clip.sample_rate)
+        return ScoringSample(pair.key, frames, gt_frames, frames, clip.audio, clip.fps, clip.sample_rate)
+
+    def _values(self, sample) -> dict[str, float]:
         values: dict[str, float] = {}
         for metric in self.metrics:
             values.update({k: float(v) for k, v in metric.update(sample).items()})
-        return values, len(frames)
+        return values
 
     def finish(self) -> dict[str, Any]:
         from stfbench import provenance
