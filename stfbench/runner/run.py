@@ -88,10 +88,7 @@ def run_benchmark(
     done_ids = _restore(store, metrics) if previous else set()
     todo = [(i, item) for i, item in indexed if item.item_id not in done_ids]
 
-    def rebuild() -> list:
-        return factory(metric_names, metric_settings, device, config.trust_unverified)
-
-    scorer = _ClipScorer(protocol, config, adapter, metrics, rebuild, clips, all_ids, items, store)
+    scorer = _ClipScorer(protocol, config, adapter, metrics, clips, all_ids, items, store)
     with _progress(config.show_progress) as progress:
         label = config.label or adapter.label
         task = progress.add_task(_describe(label, 0, 0), total=len(indexed), completed=len(indexed) - len(todo))
@@ -133,12 +130,9 @@ def finalize(store: RunStore, metrics: list, n_expected: int, seed: int) -> Path
 class _ClipScorer:
     """Generates and scores one clip, saving state then record (see module docstring for the order)."""
 
-    def __init__(
-        self, protocol, config, adapter, metrics: list, rebuild: Callable[[], list], clips, all_ids, items, store
-    ):
+    def __init__(self, protocol, config, adapter, metrics: list, clips, all_ids, items, store):
         self.protocol = protocol
         self.clips = clips
-        self.rebuild = rebuild
         self.config = config
         self.adapter = adapter
         self.metrics = metrics
@@ -146,7 +140,7 @@ class _ClipScorer:
         self.extras = {"protocol_item_ids": all_ids}
         self.items_by_id = {item.item_id: item for item in items}
         self.included = {r["clip_id"] for r in store.read_records()}
-        self.needs_frames = config.keep_videos or any(_needs_frames(m) for m in metrics)
+        self.needs_frames = config.keep_videos or any(m.needs_frames for m in metrics)
         self.last_good_states = [copy.deepcopy(m.state_dict()) for m in metrics]
 
     def score(self, index: int, item: Any) -> dict[str, Any]:
@@ -233,14 +227,12 @@ class _ClipScorer:
         write_clip(path, frames, request.audio, request.fps, request.sample_rate)
 
     def _rollback_metrics(self) -> None:
-        """A clip that failed half-way through scoring must leave no trace in the statistics: when any
-        metric's state moved, rebuild the metrics and load the statistics saved after the last good clip."""
-        if all(_state_equal(m.state_dict(), s) for m, s in zip(self.metrics, self.last_good_states, strict=True)):
-            return
-        fresh = self.rebuild()
-        for metric, state in zip(fresh, self.last_good_states, strict=True):
-            metric.merge(copy.deepcopy(state))
-        self.metrics[:] = fresh
+        """A clip that failed half-way through scoring must leave no trace in the statistics: every metric
+        whose state moved is reset and given back the statistics saved after the last good clip."""
+        for metric, state in zip(self.metrics, self.last_good_states, strict=True):
+            if not _state_equal(metric.state_dict(), state):
+                metric.reset()
+                metric.merge(copy.deepcopy(state))
 
 
 def _check_crops(crops: np.ndarray, request: Any) -> np.ndarray:
@@ -259,14 +251,6 @@ def _state_equal(a: Any, b: Any) -> bool:
     if isinstance(a, np.ndarray | torch.Tensor) or isinstance(b, np.ndarray | torch.Tensor):
         return np.array_equal(np.asarray(a), np.asarray(b))
     return a == b
-
-
-def _needs_frames(metric: Any) -> bool:
-    """Whether a metric scores whole frames (LSE `fullframe224`) rather than crops."""
-    flag = getattr(metric, "needs_frames", None)
-    if flag is not None:
-        return bool(flag)
-    return "fullframe" in str(getattr(metric, "name", ""))
 
 
 def _restore(store: RunStore, metrics: list) -> set[str]:

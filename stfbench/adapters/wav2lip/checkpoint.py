@@ -39,13 +39,6 @@ def published_by_digest() -> dict[str, str]:
     return {e.sha256: e.id for e in entries().values() if e.id in PUBLISHED_IDS and e.sha256}
 
 
-def official_sizes() -> dict[int, str]:
-    """Byte size → file name of the published generator files whose size is known."""
-    from stfbench.weights import entries
-
-    return {e.size: e.filename for e in entries().values() if e.id in PUBLISHED_IDS and e.size}
-
-
 @dataclass
 class LoadedWav2Lip:
     """A ready generator plus what identifies it. `channel_order` is the colour order the network expects
@@ -135,7 +128,7 @@ def _torch_load(path: Path) -> Any:
             return torch.load(path, map_location="cpu", weights_only=False)
         except Exception as error:
             raise WeightsError(f"cannot unpickle checkpoint ({_first_line(error)})", path) from None
-    except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile) as error:
+    except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile) as error:
         raise WeightsError(f"corrupt or truncated checkpoint ({_first_line(error)})", path) from None
 
 
@@ -153,7 +146,7 @@ def _detect_format(path: Path) -> str:
 
 
 def _reject_non_checkpoints(path: Path) -> None:
-    """Recognise the broken copies that circulate: LFS pointers, HTML pages, truncated official files."""
+    """Recognise the broken copies that circulate: LFS pointers, HTML pages, known truncated uploads."""
     size = path.stat().st_size
     with open(path, "rb") as handle:
         head = handle.read(512)
@@ -166,13 +159,6 @@ def _reject_non_checkpoints(path: Path) -> None:
         raise WeightsError(f"file is only {size} bytes: not a Wav2Lip checkpoint", path)
     if size in (1_835_008, 1_048_576):
         raise WeightsError(f"file is {size} bytes: a known truncated upload; download the official file", path)
-    sizes = official_sizes()
-    smaller = [s for s in sizes if 0.9 * s < size < s]
-    if smaller:
-        raise WeightsError(
-            f"file is {size} bytes, short of the official {sizes[smaller[0]]} ({smaller[0]} B): truncated?",
-            path,
-        )
 
 
 def _first_line(error: BaseException) -> str:
