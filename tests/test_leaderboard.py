@@ -1,0 +1,128 @@
+"""Leaderboard: fixed run summaries → exact Markdown/CSV/LaTeX text, best-value rules, selection, LaTeX compile."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from stfbench.errors import StfbenchError
+from stfbench.leaderboard import build_leaderboard, render
+
+EXPECTED = Path(__file__).parent / "fixtures" / "leaderboard"
+PROTOCOLS = {
+    "lrw": {"id": "lrw", "hash": "a" * 64, "dataset": "lrw", "lse_variant": "fullframe224", "version": "1"},
+    "lrs2": {"id": "lrs2", "hash": "b" * 64, "dataset": "lrs2", "lse_variant": "fullframe224", "version": "1"},
+}
+SYNCNET = {
+    "lse[fullframe224,syncnet_v2]": {"weights": {"syncnet": {"id": "syncnet_v2", "sha256": "9" * 64, "verified": True}}}
+}
+
+
+def _write_run(root: Path, label: str, protocol: str, values: dict, n=(10, 10), control=False, gt=False) -> Path:
+    run = root / f"{label}-{protocol}"
+    run.mkdir(parents=True)
+    metrics = {k: {"mean": v, "ci95": [v - 0.1, v + 0.1], "n": n[0], "n_finite": n[0]} for k, v in values.items()}
+    summary = {
+        "protocol": PROTOCOLS[protocol],
+        "model": {"label": label, "is_control": control, "uses_ground_truth_video": gt},
+        "metrics": metrics,
+        "n_scored": n[0],
+        "n_expected": n[1],
+        "failures": {},
+        "metric_settings": SYNCNET,
+        "stfbench_version": "0.1.0",
+    }
+    (run / "summary.json").write_text(json.dumps(summary))
+    return run
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> list[Path]:
+    return [
+        _write_run(tmp_path, "synctalkface", "lrw", {"psnr": 33.1264, "ssim": 0.8931, "lse_d": 7.013, "lse_c": 6.619}),
+        _write_run(tmp_path, "synctalkface", "lrs2", {"psnr": 32.529, "ssim": 0.876, "lse_d": 6.352, "lse_c": 7.925}),
+        _write_run(tmp_path, "wav2lip", "lrw", {"psnr": 32.147, "ssim": 0.875, "lse_d": 6.617, "lse_c": 7.237}),
+        _write_run(
+            tmp_path, "wav2lip", "lrs2", {"psnr": 31.274, "ssim": 0.837, "lse_d": 5.995, "lse_c": 8.797}, n=(1240, 1243)
+        ),
+        _write_run(tmp_path, "static", "lrs2", {"psnr": 25.0, "ssim": 0.7, "lse_d": 11.0, "lse_c": 0.5}, control=True),
+        _write_run(
+            tmp_path,
+            "ground-truth",
+            "lrs2",
+            {"psnr": float("inf"), "ssim": 1.0, "lse_d": 5.0, "lse_c": 9.5},
+            control=True,
+            gt=True,
+        ),
+    ]
+
+
+MARKDOWN = (EXPECTED / "expected.md").read_text()
+
+CSV = (EXPECTED / "expected.csv").read_text()
+
+LATEX_TABULAR = (EXPECTED / "expected_tabular.tex").read_text()
+
+
+def test_markdown_and_csv_match_expected_text(runs: list[Path]) -> None:
+    board = build_leaderboard(runs)
+    assert render(board, "markdown") == MARKDOWN
+    assert render(board, "csv") == CSV
+
+
+def test_latex_structure_and_escaping(runs: list[Path]) -> None:
+    text = render(build_leaderboard(runs), "latex")
+    assert LATEX_TABULAR in text
+    assert text.startswith("\\documentclass{article}") and "\\usepackage{booktabs}" in text
+    assert text.rstrip().endswith("\\end{document}")
+    assert "\\caption{Protocols: LRW = lrw (sha256 aaaaaaaaaaaa, LSE fullframe224)" in text
+    fragment = render(build_leaderboard(runs), "latex", standalone=False)
+    assert fragment.startswith("\\begin{table}") and "documentclass" not in fragment
+
+
+def test_json_and_ci_and_selection(runs: list[Path]) -> None:
+    board = build_leaderboard(
+        runs, metrics=["lse_c", "psnr"], protocols=["lrs2"], models=["wav2lip", "ground-truth"], show_ci=True
+    )
+    payload = json.loads(render(board, "json"))
+    assert [c["key"] for c in payload["protocols"][0]["columns"]] == ["lse_c", "psnr"]
+    assert [r["label"] for r in payload["rows"]] == ["wav2lip", "ground-truth"]
+    assert payload["rows"][0]["values"]["lrs2"]["lse_c"] == {
+        "value": 8.797,
+        "text": "8.797",
+        "ci95": [8.697, 8.897],
+        "best": True,
+    }
+    assert payload["rows"][1]["values"]["lrs2"]["psnr"]["text"] == "N/A"
+    assert "| wav2lip | **8.797 ± 0.100** | **31.274 ± 0.100** | 1240/1243 |" in render(board, "markdown")
+
+
+def test_unverified_weights_and_bad_input_are_reported(tmp_path: Path, runs: list[Path]) -> None:
+    summary = json.loads((runs[0] / "summary.json").read_text())
+    summary["metric_settings"]["lse[fullframe224,syncnet_v2]"]["weights"]["syncnet"]["verified"] = False
+    (runs[0] / "summary.json").write_text(json.dumps(summary))
+    assert "WARNING: computed with unverified weights (syncnet_v2)" in render(build_leaderboard(runs), "markdown")
+    with pytest.raises(StfbenchError, match="two runs of 'wav2lip'"):
+        build_leaderboard([runs[2], runs[2]])
+    with pytest.raises(StfbenchError, match=r"no summary\.json"):
+        build_leaderboard([tmp_path])
+    with pytest.raises(StfbenchError, match="--models"):
+        build_leaderboard(runs, models=["nope"])
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no LaTeX compiler installed")
+def test_latex_compiles(tmp_path: Path, runs: list[Path]) -> None:
+    (tmp_path / "table.tex").write_text(render(build_leaderboard(runs, show_ci=True), "latex"))
+    done = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "table.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert (tmp_path / "table.pdf").stat().st_size > 1000
