@@ -105,6 +105,7 @@ def build_leaderboard(
     present: dict[str, set[str]] = {}
     weights: dict[str, str] = {}
     unverified: set[str] = set()
+    unavailable: dict[str, set[str]] = {}
     versions: set[str] = set()
     for summary, path in zip(summaries, run_dirs, strict=True):
         protocol = summary["protocol"]
@@ -124,6 +125,8 @@ def build_leaderboard(
         row.counts[pid] = (summary["n_scored"], summary["n_expected"])
         _collect_weights(summary.get("metric_settings", {}), weights, unverified)
         versions.add(str(summary.get("stfbench_version")))
+        for name in summary.get("unavailable_metrics") or {}:
+            unavailable.setdefault(name, set()).add(pid)
 
     chosen_protocols = protocols or list(group_meta)
     missing = [p for p in chosen_protocols if p not in group_meta]
@@ -140,7 +143,7 @@ def build_leaderboard(
 
     ordered = _order_rows(list(rows.values()), models)
     _mark_best(ordered, groups)
-    footnotes = _footnotes(groups, weights, unverified, sorted(versions))
+    footnotes = _footnotes(groups, weights, unverified, unavailable, sorted(versions))
     return Leaderboard(groups, ordered, show_ci, footnotes, sorted(versions))
 
 
@@ -198,7 +201,7 @@ def _titles(protocols: dict[str, dict[str, Any]]) -> dict[str, str]:
     return titles
 
 
-def _footnotes(groups: list[ProtocolGroup], weights: dict[str, str], unverified: set[str], versions: list[str]):
+def _footnotes(groups, weights: dict[str, str], unverified: set[str], unavailable: dict[str, set[str]], versions):
     notes = [
         "Protocols: "
         + "; ".join(
@@ -218,5 +221,7 @@ def _footnotes(groups: list[ProtocolGroup], weights: dict[str, str], unverified:
             + ", ".join(sorted(unverified))
             + "): not comparable with published numbers."
         )
+    for name, protocol_ids in sorted(unavailable.items()):
+        notes.append(f"{name.upper()} n/a on {', '.join(sorted(protocol_ids))}: its weight file was missing.")
     notes.append(f"stfbench {', '.join(versions)}.")
     return notes

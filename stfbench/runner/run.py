@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from stfbench.adapters.base import Generated, ModelAdapter
@@ -64,6 +65,9 @@ def run_benchmark(
     adapter = adapter or load_adapter(config.model, **config.model_options)
     metric_names = list(config.metrics or protocol.metrics.names)
     metric_settings = _metric_settings(protocol)
+    unavailable = {}
+    if metrics_factory is None and config.metrics is None and protocol.dataset == "synthetic":
+        metric_names, unavailable = _drop_unavailable(metric_names, metric_settings)
     store = RunStore(config.run_dir)
     previous = _check_run_dir(store, config)
 
@@ -82,6 +86,7 @@ def run_benchmark(
 
     manifest = _manifest(config, protocol, adapter, metrics, metric_names, len(indexed), device, previous)
     manifest["build_settings"] = _jsonable(metric_settings)
+    manifest["unavailable_metrics"] = unavailable
     store.root.mkdir(parents=True, exist_ok=True)
     store.write_manifest(manifest)
 
@@ -119,6 +124,7 @@ def finalize(store: RunStore, metrics: list, n_expected: int, seed: int) -> Path
         stfbench_version=manifest["stfbench_version"],
         seed=manifest["seed"],
         shard=manifest.get("shard"),
+        unavailable_metrics=manifest.get("unavailable_metrics", {}),
     )
     store.write_summary(summary)
     manifest["end_time"] = now_iso()
@@ -350,6 +356,18 @@ def _protocol_info(protocol: Any) -> dict[str, Any]:
         "dataset": getattr(protocol, "dataset", None),
         "lse_variant": getattr(metrics, "lse_variant", None),
     }
+
+
+def _drop_unavailable(names: list[str], settings: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """On the synthetic protocol, FID is reported as n/a (with the reason) when its Inception weights are
+    absent, so the embedded protocol runs on a fresh machine; every other missing weight still fails fast."""
+    from stfbench.metrics import missing_weights
+
+    unavailable = missing_weights([n for n in names if n == "fid"], settings)
+    for name, reason in unavailable.items():
+        console = Console(stderr=True)
+        console.print(f"[yellow]{name} is n/a on the synthetic protocol:[/] {reason}", highlight=False)
+    return [n for n in names if n not in unavailable], unavailable
 
 
 def _metric_settings(protocol: Any) -> dict[str, Any]:
