@@ -9,6 +9,7 @@ to 224×224. Unlike syncnet_python the crop is not re-encoded (no XVID/JPEG roun
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import cv2
@@ -39,9 +40,11 @@ def track_boxes(frames: np.ndarray, detector: Detector, clip_id: str | None = No
 
 def crop_track(frames: np.ndarray, boxes: np.ndarray, crop_scale: float = 0.4, size: int = 224) -> np.ndarray:
     """(T, H, W, 3) uint8 + (T, 4) boxes → (T, size, size, 3) uint8 crops (same channel order as input)."""
-    half = medfilt(np.maximum(boxes[:, 3] - boxes[:, 1], boxes[:, 2] - boxes[:, 0]) / 2, kernel_size=13)
-    cy = medfilt((boxes[:, 1] + boxes[:, 3]) / 2, kernel_size=13)
-    cx = medfilt((boxes[:, 0] + boxes[:, 2]) / 2, kernel_size=13)
+    with warnings.catch_warnings():  # clips shorter than the kernel are zero-padded, as in syncnet_python
+        warnings.filterwarnings("ignore", "kernel_size exceeds volume extent")
+        half = medfilt(np.maximum(boxes[:, 3] - boxes[:, 1], boxes[:, 2] - boxes[:, 0]) / 2, kernel_size=13)
+        cy = medfilt((boxes[:, 1] + boxes[:, 3]) / 2, kernel_size=13)
+        cx = medfilt((boxes[:, 0] + boxes[:, 2]) / 2, kernel_size=13)
     out = np.empty((len(frames), size, size, 3), np.uint8)
     for i, frame in enumerate(frames):
         s = half[i]

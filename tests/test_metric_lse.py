@@ -155,3 +155,33 @@ def test_evaluate_sync_batches_do_not_change_results_and_short_clip_fails():
     np.testing.assert_allclose(one.mean_dists, two.mean_dists, rtol=1e-5)
     with pytest.raises(TooShortError):
         evaluate_sync(model, lips[:5], audio, torch.device("cpu"))
+
+
+def test_facecrop_variant_tracks_the_face_and_crops_like_run_pipeline():
+    import cv2
+    from skimage import data
+
+    from stfbench.errors import NoFaceError
+    from stfbench.metrics import ScoringSample
+    from stfbench.metrics.facecrop import crop_track, dlib_hog_detector, track_boxes
+    from stfbench.metrics.lse import LSE
+
+    photo = cv2.resize(data.astronaut(), (224, 224))
+    frames = np.stack([photo] * 5 + [np.full_like(photo, 90)] + [photo])  # one frame without a face
+    boxes = track_boxes(frames, dlib_hog_detector(upsample=1))
+    assert np.all(np.isfinite(boxes)) and np.allclose(boxes[5], boxes[4])  # the gap is interpolated
+    crops = crop_track(frames, boxes)
+    x1, y1, x2, y2 = boxes[0]
+    s = max(x2 - x1, y2 - y1) / 2
+    pad = int(s * 1.8)
+    padded = np.pad(frames[0], ((pad, pad), (pad, pad), (0, 0)), constant_values=110)
+    cy, cx = (y1 + y2) / 2 + pad, (x1 + x2) / 2 + pad
+    expected = cv2.resize(padded[int(cy - s) : int(cy + s * 1.8), int(cx - s * 1.4) : int(cx + s * 1.4)], (224, 224))
+    np.testing.assert_array_equal(crops[0], expected)
+    with pytest.raises(NoFaceError):
+        track_boxes(frames[5:6], dlib_hog_detector())
+    metric = LSE(FoldedSyncNet(_randomised(0.125)), "random", torch.device("cpu"), "facecrop",
+                 detector=dlib_hog_detector(1), detector_label="dlib-hog")  # fmt: skip
+    audio = (0.1 * np.random.default_rng(0).normal(size=7 * 640)).astype(np.float32)
+    values = metric.update(ScoringSample("a", frames, audio=audio, pred_frames=frames))
+    assert set(values) == {"lse_c", "lse_d", "av_offset"} and metric.name == "lse[facecrop,random]"

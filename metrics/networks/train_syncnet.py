@@ -104,11 +104,21 @@ def train_syncnet(
     out: Path,
     command: str,
     log_every: int = 25,
+    init: Path | None = None,
 ) -> Path:
-    """Train from scratch and write the checkpoint (fp16 state dict + width/config/command) to `out`."""
+    """Train (from scratch, or on from the checkpoint `init`) and write the checkpoint (fp16 state dict +
+    width/config/command) to `out`."""
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    model = SyncNet(config.width).to(device).train()
+    if init is not None:
+        from stfbench.metrics.networks.syncnet import load_syncnet
+
+        model = load_syncnet(init, device).train()
+        config.width = model.width
+        previous = torch.load(init, map_location="cpu", weights_only=True).get("command", "")
+        command = f"{previous} && {command}" if previous else command
+    else:
+        model = SyncNet(config.width).to(device).train()
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.steps)
     started = time.perf_counter()

@@ -27,6 +27,7 @@ def train_expert(
     image_size: int = typer.Option(None, "--image-size", help="color-syncnet: face size it trains at."),
     width: float = typer.Option(0.25, "--width", help="syncnet: channel width multiplier (1.0 = SyncNet v2 size)."),
     lr: float = typer.Option(1e-3, "--lr", help="syncnet: Adam learning rate (cosine-annealed)."),
+    init: Path = typer.Option(None, "--init", help="syncnet: continue training from this checkpoint."),
 ) -> None:
     """Train a sync expert; prints the checkpoint's SHA-256 for the weight registry."""
     from stfbench.device import resolve_device
@@ -44,11 +45,11 @@ def train_expert(
             options["image_size"] = image_size
         path = train_color_syncnet(**options)
     else:
-        path = _train_syncnet(dataset, root, steps, batch_size, seed, out, torch_device, width, lr)
+        path = _train_syncnet(dataset, root, steps, batch_size, seed, out, torch_device, width, lr, init)
     Console().print(f"wrote {path}  sha256 {sha256_file(path)}  size {Path(path).stat().st_size} B", highlight=False)
 
 
-def _train_syncnet(dataset, root, steps, batch_size, seed, out, device, width, lr) -> Path:
+def _train_syncnet(dataset, root, steps, batch_size, seed, out, device, width, lr, init) -> Path:
     from stfbench.metrics.networks.train_syncnet import SyncNetTrainConfig, load_training_clips, train_syncnet
 
     if dataset != "synthetic":
@@ -58,7 +59,7 @@ def _train_syncnet(dataset, root, steps, batch_size, seed, out, device, width, l
     clips = load_training_clips(paths)
     config = SyncNetTrainConfig(steps=steps, batch_size=batch_size, lr=lr, width=width, seed=seed)
     command = "stfbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    return train_syncnet(clips, config, device, out, command)
+    return train_syncnet(clips, config, device, out, command, init=init)
 
 
 def training_clip_paths(root: Path | None) -> list[Path]:
