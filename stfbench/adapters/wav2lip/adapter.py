@@ -16,7 +16,7 @@ from stfbench.errors import ModelError, TooShortError, WeightsError
 
 #: Weight-registry id used when `--checkpoint` is not given, per dataset (the committed tiny model for the
 #: synthetic protocol; the public non-GAN checkpoint elsewhere).
-DEFAULT_CHECKPOINTS = {"synthetic": "wav2lip_synthetic"}
+DEFAULT_CHECKPOINTS = {"synthetic": "wav2lip_tiny_synthetic"}
 FALLBACK_CHECKPOINT = "wav2lip"
 MEL_STEPS = 16  # mel frames per window (0.2 s at 80 mel frames/s)
 

@@ -1,0 +1,68 @@
+"""`stfbench ablate`: SyncTalkFace memory-slot or sync-loss ablation — train (or reuse) a variant per setting,
+run the protocol for each, write the ablation table and plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from stfbench.errors import StfbenchError
+
+
+def ablate(
+    slots: str = typer.Option(None, "--slots", help="Slot counts, e.g. 96 or 0,24,48,96,120 (0 = memory off)."),
+    losses: str = typer.Option(None, "--losses", help="Sync-loss sets, e.g. av,vv,av+vv."),
+    dataset: str = typer.Option("synthetic", "--dataset", "-d", help="Protocol to train on and run (train/test)."),
+    preset: str = typer.Option("tiny", "--preset", help="tiny (CPU) or paper (the paper's setting, GPU)."),
+    steps: int = typer.Option(None, "--steps", help="Training steps per variant (default: 300 tiny, 200000 paper)."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Windows per step (default: 8 tiny, 40 paper)."),
+    seed: int = typer.Option(0, "--seed", help="Same seed for every variant (training and run)."),
+    expert: str = typer.Option(None, "--expert", help="Colour SyncNet expert for the A-V sync loss."),
+    out: Path = typer.Option(None, "--out", "-o", help="Output folder (default ablations/<dataset>-<kind>)."),
+    root: Path = typer.Option(None, "--root", help="Dataset root (default: $STFBENCH_<DATASET>_ROOT)."),
+    metrics: str = typer.Option(None, "--metrics", help="Comma-separated metrics (default: the protocol's)."),
+    device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (default: auto)."),
+    limit_clips: int = typer.Option(None, "--limit-clips", help="Train on the first N training clips only."),
+    train_opt: list[str] = typer.Option([], "--train-opt", help="Extra `stfbench train` option, e.g. --gan-weight=0."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+) -> None:
+    """Train one SyncTalkFace per setting with the same seed, data and schedule; table + plot per metric."""
+    from stfbench.metrics import parse_metric_names
+    from stfbench.runner.ablation import AblationConfig, loss_settings, run_ablation, slot_settings
+
+    if (slots is None) == (losses is None):
+        raise StfbenchError("give exactly one of --slots and --losses")
+    settings = slot_settings(slots) if slots is not None else loss_settings(losses)
+    paper = preset == "paper"
+    extra = {}
+    for option in train_opt:
+        key, sep, value = option.partition("=")
+        if not sep or not key.startswith("--"):
+            raise StfbenchError(f"--train-opt {option}: expected --name=value")
+        extra[key] = value
+    config = AblationConfig(
+        out_dir=out or Path("ablations") / f"{Path(dataset).stem}-{'slots' if slots is not None else 'losses'}",
+        settings=settings,
+        dataset=dataset,
+        preset=preset,
+        steps=steps or (200_000 if paper else 300),
+        batch_size=batch_size or (40 if paper else 8),
+        seed=seed,
+        expert=expert,
+        root=root,
+        metrics=parse_metric_names(metrics) if metrics else None,
+        device=device,
+        limit_clips=limit_clips,
+        extra_train_options=extra,
+        show_progress=not no_progress,
+    )
+    run_dirs = run_ablation(config)
+    console = Console()
+    console.print((config.out_dir / "ablation.md").read_text(), markup=False, highlight=False)
+    console.print(f"{len(run_dirs)} runs; tables and plot in {config.out_dir}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ablate")(ablate)
