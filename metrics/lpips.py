@@ -6,6 +6,7 @@ scaled to [−1, 1]; clip value = mean over frames, dataset value = mean over al
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,12 @@ def load_lpips_alex(trunk_path: str | Path, head_path: str | Path, device: torch
     import lpips
     import torchvision
 
-    model = lpips.LPIPS(
-        net="alex", version="0.1", pretrained=True, pnet_rand=True, model_path=str(head_path), verbose=False
-    )
+    with warnings.catch_warnings():  # lpips passes torchvision's deprecated `pretrained=` argument
+        warnings.filterwarnings("ignore", "The parameter 'pretrained' is deprecated", UserWarning)
+        warnings.filterwarnings("ignore", "Arguments other than a weight enum", UserWarning)
+        model = lpips.LPIPS(
+            net="alex", version="0.1", pretrained=True, pnet_rand=True, model_path=str(head_path), verbose=False
+        )
     alexnet = torchvision.models.alexnet()
     try:
         alexnet.load_state_dict(torch.load(trunk_path, map_location="cpu", weights_only=True))

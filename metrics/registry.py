@@ -103,7 +103,22 @@ def build_metrics(
         for name in names
         for weight_id in weights_needed(name, config)
     }
-    return [_build(name, config, device, resolved) for name in names]
+    metrics = []
+    for name in names:
+        metric = _build(name, config, device, resolved)
+        unverified = [w for w in weights_needed(name, config) if _label(resolved[w]) != w]
+        if unverified and name != "lse":  # LSE names its weights (and their status) itself
+            _mark_unverified(metric)
+        metrics.append(metric)
+    return metrics
+
+
+def _mark_unverified(metric: Metric) -> None:
+    """Append `-unverified` to the metric's name: numbers from weights that failed verification must not
+    appear under the standard metric's name."""
+    cls = type(metric)
+    standard = cls.name.fget
+    metric.__class__ = type(cls.__name__, (cls,), {"name": property(lambda self: f"{standard(self)}-unverified")})
 
 
 def _build(name: str, config: MetricSettings, device: torch.device, weights: dict[str, ResolvedWeight]) -> Metric:
