@@ -1,0 +1,112 @@
+"""`stfbench train`: train SyncTalkFace (the colour expert is trained by `stfbench train-expert --kind color-syncnet`,
+which calls `stfbench.reference_model.expert.train_color_syncnet`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+DEVICE_HELP = "cpu, cuda, cuda:1 … (default: cuda when available)"
+
+
+def train(
+    dataset: str = typer.Option(
+        ..., "--dataset", help="synthetic, lrs2 or lrw (train split; val split for validation)"
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Run directory; holds last.pt and train_log.jsonl, resumed if present."
+    ),
+    model: str = typer.Option("synctalkface", "--model", help="Generator to train (synctalkface)."),
+    root: Path | None = typer.Option(None, "--root", help="Dataset root (default: $STFBENCH_<DATASET>_ROOT)."),
+    preset: str = typer.Option("tiny", "--preset", help="tiny (96 px, ≈2 M params) or paper (128 px, ≈53 M)."),
+    slots: int | None = typer.Option(None, "--slots", help="Memory slots (0 = memory off). Default: preset's 96."),
+    kappa: float | None = typer.Option(None, "--kappa", help="Addressing scale κ (default 16)."),
+    paper_training_path: bool = typer.Option(
+        False, "--paper-training-path", help="Î_G from the raw lip feature (paper) instead of the value recall (code)."
+    ),
+    paper_store_loss: bool = typer.Option(
+        False, "--paper-store-loss", help="Store loss against raw f_lip (paper) instead of v_embd(f_lip) (code)."
+    ),
+    expert: Path | None = typer.Option(
+        None, "--expert", help="Colour SyncNet expert checkpoint (required for AV loss)."
+    ),
+    recon_weight: float = typer.Option(10.0, "--recon-weight"),
+    av_weight: float = typer.Option(0.2, "--av-weight", help="Audio-visual sync loss weight (0 = off, no expert)."),
+    vv_weight: float = typer.Option(0.2, "--vv-weight"),
+    gan_weight: float = typer.Option(0.2, "--gan-weight", help="0 = no discriminator."),
+    memory_weight: float = typer.Option(0.2, "--memory-weight", help="Weight of store + align losses."),
+    steps: int = typer.Option(1000, "--steps"),
+    batch_size: int = typer.Option(8, "--batch-size", help="5-frame windows per step (per process)."),
+    lr_g: float = typer.Option(1e-4, "--lr-g"),
+    lr_d: float = typer.Option(5e-4, "--lr-d"),
+    grad_clip: float = typer.Option(0.0, "--grad-clip", help="Max gradient L2 norm (0 = off)."),
+    seed: int = typer.Option(0, "--seed"),
+    amp: bool = typer.Option(True, "--amp/--no-amp", help="Mixed precision on CUDA."),
+    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
+    limit_clips: int | None = typer.Option(None, "--limit-clips", help="Use only the first N training clips."),
+    log_every: int = typer.Option(10, "--log-every"),
+    checkpoint_every: int = typer.Option(200, "--checkpoint-every"),
+    validate_every: int = typer.Option(0, "--validate-every", help="0 = validate at the end only."),
+    export: Path | None = typer.Option(None, "--export", help="Also write an fp16 inference-only checkpoint here."),
+    plot: bool = typer.Option(False, "--plot", help="Write loss curves to <out>/losses.png."),
+) -> None:
+    """Train SyncTalkFace (any slot count) on a dataset's prepared face crops; resumes an interrupted run."""
+    from stfbench.device import resolve_device
+    from stfbench.errors import StfbenchError
+    from stfbench.reference_model.config import LossConfig, RunInfo, TrainConfig, model_preset
+    from stfbench.reference_model.dataset import load_training_clips
+    from stfbench.reference_model.recipes import SyncTalkFaceTask, load_expert
+    from stfbench.reference_model.training import Trainer, seed_everything
+
+    if model != "synctalkface":
+        raise StfbenchError(f"--model {model}: this command trains synctalkface")
+    console = Console(stderr=True)
+    overrides = {"slots": slots, "kappa": kappa, "train_lip_source": "raw" if paper_training_path else None}
+    config = model_preset(preset, **{k: v for k, v in overrides.items() if v is not None})
+    loss = LossConfig(
+        recon_weight, av_weight, vv_weight, gan_weight, memory_weight, "raw" if paper_store_loss else "projected"
+    )
+    train_config = TrainConfig(
+        steps=steps,
+        batch_size=batch_size,
+        lr_generator=lr_g,
+        lr_discriminator=lr_d,
+        grad_clip=grad_clip,
+        amp=amp,
+        seed=seed,
+        log_every=log_every,
+        checkpoint_every=checkpoint_every,
+        validate_every=validate_every,
+    )
+    sync_expert, expert_sha = load_expert(expert, config.image_size) if av_weight > 0 else (None, None)
+    torch_device = resolve_device(device)
+    clips = load_training_clips(
+        dataset, "train", config.image_size, config.mel_offset_frames, root, limit_clips, console
+    )
+    val_clips = load_training_clips(dataset, "val", config.image_size, config.mel_offset_frames, root, 8, console)
+    seed_everything(seed)
+    task = SyncTalkFaceTask(config, loss, clips, val_clips, sync_expert, expert_sha)
+    if sync_expert is not None:
+        sync_expert.to(torch_device)
+    trainer = Trainer(task, train_config, out, torch_device, RunInfo(sys.argv, dataset, seed))
+    _finish(trainer, trainer.run(), out, export, plot, console)
+
+
+def _finish(trainer, validation: dict, out: Path, export: Path | None, plot: bool, console) -> None:
+    from stfbench.reference_model.checkpoint import export_inference
+    from stfbench.reference_model.plots import plot_losses
+
+    numbers = ", ".join(f"{k} {v:.4f}" for k, v in validation.items()) or "no validation clips"
+    console.print(f"step {trainer.step}: validation {numbers}; checkpoint {trainer.checkpoint_path}")
+    if export is not None:
+        export_inference(trainer.state(), ["generator"], export, drop=("generator.lip_encoder.",))
+        console.print(f"inference checkpoint (fp16) → {export}")
+    if plot:
+        console.print(f"loss curves → {plot_losses(trainer.log_path, out / 'losses.png')}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
