@@ -39,7 +39,9 @@ def train_color_syncnet(
     val_clips = load_training_clips(dataset, "val", image_size, 0, root, 8, console)
     seed_everything(seed)
     task = ExpertTask(config, clips, val_clips)
-    train = TrainConfig(steps=steps, batch_size=batch_size, lr_generator=lr, seed=seed, checkpoint_every=100, validate_every=200)
+    train = TrainConfig(
+        steps=steps, batch_size=batch_size, lr_generator=lr, seed=seed, checkpoint_every=100, validate_every=200
+    )
     out = Path(out)
     trainer = Trainer(task, train, out.with_name(f"{out.name}.run"), device, RunInfo(sys.argv, dataset, seed))
     validation = trainer.run()
