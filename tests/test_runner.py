@@ -180,3 +180,19 @@ def test_parse_shard() -> None:
     for bad in ("4/4", "x", "1/0", "-1/2"):
         with pytest.raises(StfbenchError):
             parse_shard(bad)
+
+
+def test_torchrun_ranks_become_shards_and_rank0_waits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stfbench.cli.run import torchrun_shard
+    from stfbench.runner.merge import wait_for_shards
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    assert torchrun_shard() == (1, 2)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert torchrun_shard() is None
+    _run(tmp_path / "run", shard=(0, 2))
+    with pytest.raises(StfbenchError, match="timed out"):
+        wait_for_shards(tmp_path / "run", 2, poll_seconds=0.01, timeout=0.05)
+    _run(tmp_path / "run", shard=(1, 2))
+    wait_for_shards(tmp_path / "run", 2, poll_seconds=0.01, timeout=5)
