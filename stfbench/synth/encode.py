@@ -1,12 +1,12 @@
 """Byte-reproducible MP4 writing (H.264 yuv420p + AAC) for the corpus.
 
-`stfbench.media.write_clip(..., threads=1)` is not byte-reproducible here (PyAV 18 / FFmpeg 8): the same
-frames encoded repeatedly in one process gave 2–3 different files. Two causes were measured: the codec
-context opens with `thread_count=0` and slice threading, and the RGB → YUV conversion inside PyAV
-(swscale) is not reproducible either. So the conversion is done here in NumPy (BT.601 limited range, the
-convention decoders assume for untagged SD video; 4:2:0 chroma = mean of each 2×2 block) and both codec
-contexts are opened with `thread_count=1` and no threading. The output is then a pure function of the inputs
-(checked by tests/test_synth_determinism.py). Written to a temporary name and renamed.
+`stfbench.media.write_clip(..., threads=1)` is not byte-reproducible here (PyAV 18 / FFmpeg 8 / x264 164):
+the same frames encoded repeatedly in one process gave 2–3 different files. Three causes were measured and
+removed: (1) the codec context opens with `thread_count=0` and slice threading → both codec contexts are
+opened with `thread_count=1` and no threading; (2) PyAV's RGB → YUV conversion (swscale) → done here in
+NumPy fixed point (BT.601 limited range, the convention decoders assume for untagged SD video; 4:2:0 chroma
+from each 2×2 block); (3) x264's lookahead/MB-tree presets → see `PRESET`. The output is then a pure
+function of the inputs (tests/test_synth_determinism.py). Written to a temporary name and renamed.
 """
 
 from __future__ import annotations
@@ -18,19 +18,23 @@ import av
 import numpy as np
 
 CRF = 18
-PRESET = "medium"
+# x264's lookahead/MB-tree presets (veryfast and slower) gave an occasional different file for the same frames
+# (1 in ~100 encodes under load, measured); superfast (no MB-tree, no rc-lookahead) and ultrafast gave none in
+# hundreds of repeated encodes. superfast keeps CABAC and B-frames.
+PRESET = "superfast"
 
 
-def rgb_to_yuv420p(image: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB (H, W even) → (3H/2, W) uint8 planar I420: Y plane, then U and V quarter planes."""
-    rgb = image.astype(np.float32)
-    y = 16.0 + rgb @ np.array([65.481, 128.553, 24.966], np.float32) / 255.0  # (H, W)
-    height, width = y.shape
-    blocks = rgb.reshape(height // 2, 2, width // 2, 2, 3).mean(axis=(1, 3))  # (H/2, W/2, 3)
-    u = 128.0 + blocks @ np.array([-37.797, -74.203, 112.0], np.float32) / 255.0
-    v = 128.0 + blocks @ np.array([112.0, -93.786, -18.214], np.float32) / 255.0
-    planes = [np.round(p).clip(0, 255).astype(np.uint8) for p in (y, u, v)]
-    return np.concatenate([planes[0], planes[1].reshape(height // 4, width), planes[2].reshape(height // 4, width)])
+def rgb_to_yuv420p(frames: np.ndarray) -> np.ndarray:
+    """(T, H, W, 3) uint8 RGB (H, W even) → (T, 3H/2, W) uint8 planar I420 (Y plane, then U and V quarter
+    planes), BT.601 limited range in 8-bit fixed point: Y = (66 R + 129 G + 25 B + 128) / 256 + 16, etc."""
+    count, height, width, _ = frames.shape
+    rgb = frames.astype(np.int32)  # (T, H, W, 3)
+    y = (rgb @ np.array([66, 129, 25], np.int32) + 128 >> 8) + 16  # (T, H, W)
+    blocks = rgb.reshape(count, height // 2, 2, width // 2, 2, 3).sum(axis=(2, 4))  # (T, H/2, W/2, 3) 4× mean
+    u = (blocks @ np.array([-38, -74, 112], np.int32) + 512 >> 10) + 128  # (T, H/2, W/2)
+    v = (blocks @ np.array([112, -94, -18], np.int32) + 512 >> 10) + 128
+    planes = [plane.reshape(count, -1) for plane in (y, u, v)]
+    return np.concatenate(planes, axis=1).clip(0, 255).astype(np.uint8).reshape(count, height * 3 // 2, width)
 
 
 def write_mp4(path: Path, frames: np.ndarray, audio: np.ndarray, fps: int, sample_rate: int) -> Path:
@@ -48,8 +52,8 @@ def write_mp4(path: Path, frames: np.ndarray, audio: np.ndarray, fps: int, sampl
         for stream in (video, sound):
             stream.codec_context.thread_count = 1
             stream.codec_context.thread_type = "NONE"
-        for image in frames:
-            container.mux(video.encode(av.VideoFrame.from_ndarray(rgb_to_yuv420p(image), format="yuv420p")))
+        for image in rgb_to_yuv420p(frames):
+            container.mux(video.encode(av.VideoFrame.from_ndarray(image, format="yuv420p")))
         container.mux(video.encode(None))
         samples = np.clip(audio, -1.0, 1.0).astype(np.float32)[None, :]  # (1, N) planar
         frame_size = sound.codec_context.frame_size or 1024

@@ -6,8 +6,8 @@ centred at x = 0.5 S — a face-centred crop like LRS2's 160×160 clips, chin ne
 Mouth model (units of hw = half the mouth width at rest): from the identity's *closed* neutral mouth,
 - lip width scales by 1 + 0.12·spread − 0.22·protrusion about the mouth centre,
 - the lips part by g = hw·(0.06 + 0.9·jaw)·(1 − closure) with an elliptical profile across the mouth; the
-  upper lip rises 0.3 g, the lower lip drops 0.7 g, the corners drop 0.15 g,
-- the jaw line (points 2–14, weighted toward the chin) drops 0.75 g and narrows slightly as it opens.
+  upper lip rises 0.22 g, the lower lip drops 0.78 g, the corners drop 0.15 g,
+- the jaw line (points 2–14, weighted toward the chin) drops 0.8 g and narrows slightly as it opens.
 Blinks move the upper eyelid points 85 % (and the lower 15 %) of the way to each other.
 """
 
@@ -97,10 +97,10 @@ def articulate(neutral: np.ndarray, articulation: np.ndarray, blink: np.ndarray)
     across = np.clip((neutral[MOUTH, 0] - centre[0]) / half_width, -1.0, 1.0)  # (20,)
     profile = np.zeros(68)
     profile[MOUTH] = np.sqrt(1.0 - across**2)
-    frames[:, UPPER_LIP, 1] -= 0.3 * gap[:, None] * profile[UPPER_LIP]
-    frames[:, LOWER_LIP, 1] += 0.7 * gap[:, None] * profile[LOWER_LIP]
+    frames[:, UPPER_LIP, 1] -= 0.22 * gap[:, None] * profile[UPPER_LIP]
+    frames[:, LOWER_LIP, 1] += 0.78 * gap[:, None] * profile[LOWER_LIP]
     frames[:, CORNERS, 1] += 0.15 * gap[:, None]
-    drop = 0.75 * gap[:, None] * _JAW_WEIGHT[None]  # (T, 13)
+    drop = 0.8 * gap[:, None] * _JAW_WEIGHT[None]  # (T, 13)
     frames[:, JAW, 1] += drop
     frames[:, JAW, 0] -= 0.1 * drop * np.sign(neutral[JAW, 0] - neutral[8, 0])[None]
     for upper, lower in EYELID_PAIRS:

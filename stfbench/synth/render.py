@@ -163,15 +163,18 @@ def paint_mouth(frame: np.ndarray, landmarks: np.ndarray) -> None:
     cavity = np.zeros(roi.shape[:2], np.uint8)
     _fill(cavity, inner - offset)
     width = float(inner[4, 0] - inner[0, 0])
+    teeth_height = min(0.09 * width, 0.35 * gap)
     upper_edge = inner[[0, 1, 2, 3, 4]] - offset
-    teeth_height = min(0.11 * width, 0.4 * gap)
     teeth = np.zeros_like(cavity)
     _fill(teeth, np.concatenate([upper_edge, upper_edge[::-1] + np.array([0.0, teeth_height])]))
     if gap > 0.3 * width:
         lower_edge = inner[[4, 5, 6, 7, 0]] - offset
-        _fill(teeth, np.concatenate([lower_edge, lower_edge[::-1] - np.array([0.0, 0.3 * teeth_height])]))
+        _fill(teeth, np.concatenate([lower_edge, lower_edge[::-1] - np.array([0.0, 0.4 * teeth_height])]))
+    centre_x = float(inner[[0, 4], 0].mean()) - x0
+    columns = np.arange(x1 - x0, dtype=np.float32)
+    front = np.clip((0.34 * width - np.abs(columns - centre_x)) / 1.5, 0.0, 1.0)  # teeth stop short of corners
     alpha_cavity = cavity.astype(np.float32)[..., None] / 255.0
-    alpha_teeth = (np.minimum(teeth, cavity).astype(np.float32) / 255.0)[..., None]
+    alpha_teeth = (np.minimum(teeth, cavity).astype(np.float32) / 255.0 * front[None, :])[..., None]
     shade = roi.mean() / 160.0  # darker faces → darker mouth
     interior = CAVITY_RGB * shade * (1.0 - alpha_teeth) + TEETH_RGB * min(1.0, 0.6 + 0.4 * shade) * alpha_teeth
     roi = roi * (1.0 - alpha_cavity) + interior * alpha_cavity

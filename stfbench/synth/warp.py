@@ -41,15 +41,12 @@ class PiecewiseAffine:
         homogeneous = np.concatenate([dst_tri, np.ones((len(dst_tri), 3, 1))], axis=2).transpose(0, 2, 1)  # (K,3,3)
         homogeneous[~drawn] = np.eye(3)
         affine = src_tri.transpose(0, 2, 1) @ np.linalg.inv(homogeneous)  # (K, 2, 3): dst → src
-        ids = np.zeros((self.height, self.width), np.uint16)
+        ids = np.zeros((self.height, self.width), np.uint16)  # 0 = not covered (the mesh must enclose the frame)
         fixed = np.round(dst_tri * (1 << _SUBPIXEL_BITS)).astype(np.int32)  # (K, 3, 2)
         for index in np.flatnonzero(drawn):
             cv2.fillPoly(ids, [fixed[index]], int(index) + 1, lineType=cv2.LINE_8, shift=_SUBPIXEL_BITS)
-        ids = ids.astype(np.int64) - 1
-        uncovered = ids < 0
-        if uncovered.any():  # outside the mesh: nearest affine of the first drawn triangle (mesh should cover all)
-            ids[uncovered] = int(np.flatnonzero(drawn)[0])
-        coefficients = affine.reshape(-1, 6).astype(np.float32)[ids]  # (H, W, 6)
+        table = np.concatenate([np.zeros((1, 6)), affine.reshape(-1, 6)]).astype(np.float32)  # (K + 1, 6)
+        coefficients = table[ids]  # (H, W, 6); an uncovered pixel would sample the source origin
         map_x = coefficients[..., 0] * self._xs + coefficients[..., 1] * self._ys + coefficients[..., 2]
         map_y = coefficients[..., 3] * self._xs + coefficients[..., 4] * self._ys + coefficients[..., 5]
         return map_x, map_y
