@@ -47,7 +47,7 @@ from stfbench.synth.render import prepare_identity, render_frames
 from stfbench.synth.speech import synthesize
 from stfbench.synth.truth import truth_path
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # bump whenever the bytes of a corpus change, so cached corpora regenerate
 FPS = 25
 SAMPLE_RATE = 16000
 LRW_FRAMES = 29

@@ -6,7 +6,7 @@ are these words.
 
 Durations: each phoneme's typical duration ÷ the speaker's rate × U(0.85, 1.2); utterances start with
 0.12–0.3 s of silence, words are joined directly or (25 %) with a 40–140 ms pause, and the clip ends in
-silence (at least 0.1 s for sentence clips).
+silence (at least 0.1 s for sentence clips; `sentence` packs words until four candidates have overflowed).
 """
 
 from __future__ import annotations
@@ -189,15 +189,18 @@ def with_silence(phonemes: AlignmentList, start: float, end: float) -> Alignment
 
 
 def sentence(rng: np.random.Generator, duration: float, speech_rate: float) -> tuple[AlignmentList, WordSpans]:
-    """A random sentence filling a `duration`-second clip (≥ one word), with leading/trailing silence."""
+    """A random sentence filling a `duration`-second clip (≥ one word), with leading/trailing silence: words
+    are appended while one of up to 4 random candidates still ends ≥ 0.1 s before the clip end."""
     lead = rng.uniform(0.12, 0.3)
     words = [WORDS[int(rng.integers(len(WORDS)))]]
     phonemes, spans, _ = word_alignment(words, rng, speech_rate, lead)
-    while True:
+    misses = 0
+    while misses < 4:
         candidate = [*words, WORDS[int(rng.integers(len(WORDS)))]]
         trial = word_alignment(candidate, rng, speech_rate, lead)
         if trial[2] > duration - 0.1:
-            break
+            misses += 1
+            continue
         words, (phonemes, spans, _) = candidate, trial
     return with_silence(phonemes, 0.0, duration), spans
 

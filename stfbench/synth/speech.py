@@ -3,8 +3,9 @@
 - Glottal source: one grain per pitch period. F0 = the speaker's pitch × a declination from +8 % to −8 %
   over the utterance × a slow random intonation wobble (±4 %) × 1 % per-period jitter. Pulses are emitted
   only where the voicing envelope is on.
-- Vocal tract: each grain is a sum of three damped sinusoids at the formants F1–F3 (bandwidths 70/100/140 Hz,
-  FOF synthesis), the formant tracks being the phoneme targets × the speaker's `formant_scale`, blended across
+- Vocal tract: each grain is a sum of damped sinusoids (FOF synthesis) at the formants F1–F3 (bandwidths
+  70/100/140 Hz) plus a glottal formant at the local F0 (150 Hz bandwidth) that carries the low harmonics a
+  glottal source has; formant tracks are the phoneme targets × the speaker's `formant_scale`, blended across
   phonemes with a 20 ms dominance decay so transitions glide. Nasals are damped and quieter.
 - Frication: white noise band-passed (4th-order Butterworth) to each phoneme's noise band, gated by its
   envelope; stop releases add a 6 ms-decay burst at 65 % of the stop interval (after a silent or voice-bar
@@ -21,8 +22,8 @@ from scipy.signal import butter, sosfilt
 from stfbench.synth.articulation import Alignment
 from stfbench.synth.phonemes import PHONEMES
 
-BANDWIDTHS_HZ = np.array([70.0, 100.0, 140.0])
-FORMANT_GAINS = np.array([1.0, 0.55, 0.3])
+BANDWIDTHS_HZ = np.array([150.0, 70.0, 100.0, 140.0])  # glottal formant, F1, F2, F3
+FORMANT_GAINS = np.array([0.8, 1.0, 0.55, 0.3])
 GRAIN_S = 0.025
 FORMANT_TAU_S = 0.02
 ENVELOPE_S = 0.012
@@ -100,12 +101,14 @@ def synthesize(
     pulses, amplitude = pulses[amplitude > 0.02], amplitude[amplitude > 0.02]
     out = np.zeros(num_samples + int(GRAIN_S * sample_rate))
     if len(pulses):
-        formants = _formant_tracks(alignment, pulses / sample_rate) * formant_scale  # (K, 3)
+        vocal_tract = _formant_tracks(alignment, pulses / sample_rate) * formant_scale  # (K, 3)
+        formants = np.concatenate([f0[pulses, None], vocal_tract], axis=1)  # (K, 4)
         nasal = tracks["nasal"][pulses]  # (K,)
         tau = np.arange(int(GRAIN_S * sample_rate)) / sample_rate  # (L,)
-        bandwidth = BANDWIDTHS_HZ[None] * (1.0 + 1.5 * nasal[:, None])  # (K, 3)
-        gains = FORMANT_GAINS[None] * np.stack([formants[:, 0] / 500.0, np.ones(len(pulses)), np.ones(len(pulses))], 1)
-        gains *= (amplitude * (1.0 - 0.5 * nasal))[:, None]  # (K, 3)
+        bandwidth = BANDWIDTHS_HZ[None] * (1.0 + 1.5 * nasal[:, None])  # (K, 4)
+        ones = np.ones(len(pulses))
+        gains = FORMANT_GAINS[None] * np.stack([ones, vocal_tract[:, 0] / 500.0, ones, ones], 1)  # (K, 4)
+        gains *= (amplitude * (1.0 - 0.5 * nasal))[:, None]
         attack = 0.5 - 0.5 * np.cos(np.pi * np.clip(tau / 0.001, 0, 1))  # (L,) 1 ms onset
         grains = (
             gains[:, :, None]
