@@ -39,7 +39,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    write_atomic(path, (json.dumps(obj, indent=2, sort_keys=True, allow_nan=True) + "\n").encode("utf-8"))
+    write_atomic(path, (json.dumps(obj, indent=2, sort_keys=True, allow_nan=True, default=str) + "\n").encode("utf-8"))
 
 
 def read_json(path: Path) -> Any:
