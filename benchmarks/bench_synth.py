@@ -4,7 +4,8 @@
                                                [--floor-clips 20]
 
 Generates speakers × clips lrs2-layout clips (default 200 × 3 s) into a temporary folder and prints the wall
-time and clips/s (target: 200 × 3 s in ≤ 120 s on 2 CPU cores), then decodes `--floor-clips` of them (spread
+time, clips/s and CPU time (target: 200 × 3 s in ≤ 120 s on 2 CPU cores; on a shared machine the
+CPU time / workers is the idle-machine figure), then decodes `--floor-clips` of them (spread
 over all speakers) and prints dlib's face detection rate (target ≥ 95 %) and mean mouth-landmark error
 against the ground truth in units of the outer-eye-corner distance (target ≤ 5 %).
 """
@@ -12,6 +13,7 @@ against the ground truth in units of the outer-eye-corner distance (target ≤ 5
 from __future__ import annotations
 
 import argparse
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +23,12 @@ import numpy as np
 from stfbench.media import read_clip
 from stfbench.synth import generate_corpus, load_ground_truth
 from stfbench.synth.landmarker import measure_landmark_floor
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children (the worker pool)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> None:
@@ -35,6 +43,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "corpus"
         started = time.perf_counter()
+        cpu_before = _cpu_seconds()
         info = generate_corpus(
             root,
             speakers=args.speakers,
@@ -44,9 +53,12 @@ def main() -> None:
             workers=args.workers,
         )
         seconds = time.perf_counter() - started
+        cpu = _cpu_seconds() - cpu_before
         print(
-            f"generated {info.clips} clips × {args.duration:g} s with {args.workers} workers in {seconds:.1f} s "
-            f"({info.clips / seconds:.2f} clips/s, {info.clips * args.duration * 25 / seconds:.0f} frames/s)"
+            f"generated {info.clips} clips × {args.duration:g} s with {args.workers} workers in {seconds:.1f} s wall "
+            f"({info.clips / seconds:.2f} clips/s, {info.clips * args.duration * 25 / seconds:.0f} frames/s); "
+            f"{cpu:.1f} CPU-s ({1000 * cpu / (info.clips * args.duration * 25):.1f} ms per frame) → "
+            f"{cpu / args.workers:.1f} s on {args.workers} otherwise idle cores"
         )
         videos = sorted(root.glob("main/*/*.mp4"))
         chosen = [videos[i] for i in np.linspace(0, len(videos) - 1, min(args.floor_clips, len(videos))).astype(int)]

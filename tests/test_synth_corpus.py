@@ -99,3 +99,18 @@ def test_bad_options_are_user_errors(tmp_path: Path, options: dict) -> None:
     kwargs = {"speakers": 1, "clips": 1, "seed": 0, "progress": False, **options}
     with pytest.raises(StfbenchError):
         generate_corpus(tmp_path / "x", **kwargs)
+
+
+def test_cli_writes_a_corpus_and_reports_bad_options(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from stfbench.cli import app
+
+    out = tmp_path / "cli"
+    args = ["synth", "--out", str(out), "--speakers", "1", "--clips", "1", "--duration", "1", "--workers", "1"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "1 clips (1 train, 0 val, 0 test)" in result.output and "1 generated" in result.output
+    assert load_ground_truth(next(out.glob("main/*/00001.mp4"))).num_frames == 25
+    bad = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "bad"), "--layout", "vox"])
+    assert bad.exit_code != 0 and isinstance(bad.exception, StfbenchError)

@@ -43,4 +43,5 @@ def register(app: typer.Typer) -> None:
             f"{info.clips} clips ({splits}) in {info.root} — {info.generated} generated, {info.reused} reused, "
             f"{info.seconds:.1f} s",
             highlight=False,
+            soft_wrap=True,
         )
