@@ -47,7 +47,7 @@ class AblationConfig:
     settings: list[Setting]
     dataset: str = "synthetic"
     preset: str = "tiny"
-    steps: int = 300
+    steps: int = 120
     batch_size: int = 8
     seed: int = 0
     expert: str | None = None
