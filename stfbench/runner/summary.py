@@ -31,10 +31,10 @@ def bootstrap_ci(values: np.ndarray, seed: int) -> tuple[float, float]:
 def summarize(
     records: list[dict[str, Any]], dataset_values: dict[str, float], n_expected: int, seed: int
 ) -> dict[str, Any]:
-    """Means (+ CIs) of per-clip values over `ok` records in protocol order, plus dataset-level values.
-
-    Per-clip keys come from the records (so shards and single runs agree exactly); keys that only a
-    dataset-level metric produces (e.g. FID) come from `dataset_values` (merged statistics), without CI.
+    """Per metric key: `mean` = the metric's own dataset value (`Metric.compute()`, e.g. PSNR's mean over all
+    frames, FID from pooled statistics) when it gives one, else the mean over clips; `clip_mean` = mean of
+    the finite per-clip values of `ok` records; `ci95` = percentile-bootstrap 95 % CI of the clip mean
+    (resampling clips; None for dataset-only metrics such as FID); `n` = clips with a value, `n_finite`.
     """
     ordered = sorted(records, key=lambda r: r["index"])
     scored = [r for r in ordered if r["status"] == "ok"]
@@ -44,15 +44,23 @@ def summarize(
         values = np.array([r["metrics"][key] for r in scored if key in r["metrics"]], dtype=np.float64)
         finite = values[np.isfinite(values)]
         low, high = bootstrap_ci(finite, seed) if len(finite) else (math.nan, math.nan)
+        clip_mean = float(finite.mean()) if len(finite) else (float(values.mean()) if len(values) else math.nan)
         metrics[key] = {
-            "mean": float(finite.mean()) if len(finite) else (float(values.mean()) if len(values) else math.nan),
+            "mean": float(dataset_values.get(key, clip_mean)),
+            "clip_mean": clip_mean,
             "ci95": [low, high],
             "n": len(values),
             "n_finite": len(finite),
         }
     for key, value in dataset_values.items():
         if key not in metrics:
-            metrics[key] = {"mean": float(value), "ci95": None, "n": len(scored), "n_finite": len(scored)}
+            metrics[key] = {
+                "mean": float(value),
+                "clip_mean": None,
+                "ci95": None,
+                "n": len(scored),
+                "n_finite": len(scored),
+            }
     failures = Counter(r["status"] for r in ordered if r["status"] != "ok")
     return {
         "n_expected": n_expected,
