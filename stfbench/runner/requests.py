@@ -36,13 +36,6 @@ def output_length(num_samples: int, num_mel_frames: int, fps: float, sample_rate
     return min(by_audio, by_mel)
 
 
-def loop_to(array: np.ndarray, length: int) -> np.ndarray:
-    """First `length` entries of `array` repeated end to end (index t mod len(array))."""
-    if len(array) == 0:
-        raise TooShortError("clip has no frames")
-    return array[np.arange(length) % len(array)]
-
-
 def clip_seed(seed: int, item_id: str) -> int:
     """A 32-bit seed for one clip, independent of run order and sharding."""
     return int.from_bytes(hashlib.sha256(f"{seed}:{item_id}".encode()).digest()[:4], "little")
