@@ -62,7 +62,7 @@ def test_mp4_aac_keeps_length_and_alignment(tmp_path: Path) -> None:
     frames = _smooth_frames(25)
     audio = np.zeros(SR, np.float32)
     audio[8000], audio[8001] = 0.9, -0.9  # a click at 0.5 s
-    path = write_clip(tmp_path / "clip.mp4", frames, audio, threads=1)
+    path = write_clip(tmp_path / "clip.mp4", frames, audio)
     clip = read_clip(path)
     assert clip.frames.shape == frames.shape
     mse = np.mean((clip.frames.astype(np.float64) - frames) ** 2)
@@ -184,3 +184,16 @@ def test_write_clip_rejects_bad_input(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unsupported container"):
         write_clip(tmp_path / "a.mov", _frames(2), None)
     assert not list(tmp_path.iterdir())
+
+
+def test_write_clip_is_byte_reproducible(tmp_path: Path) -> None:
+    frames, audio = _smooth_frames(12), _tone(0.48)
+    for suffix in (".mp4", ".mkv", ".avi"):
+        first = write_clip(tmp_path / f"a{suffix}", frames, audio).read_bytes()
+        write_clip(tmp_path / "other.mp4", frames[::-1].copy(), audio)  # encoder state between calls must not leak
+        assert write_clip(tmp_path / f"b{suffix}", frames, audio).read_bytes() == first, suffix
+
+
+def test_mp4_needs_even_frame_size(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="even"):
+        write_clip(tmp_path / "odd.mp4", np.zeros((2, 15, 16, 3), np.uint8), None)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from stfbench.media import write_clip
+from stfbench.media.video import rgb_to_yuv420p
 from stfbench.synth import generate_corpus
-from stfbench.synth.encode import rgb_to_yuv420p, write_mp4
 
 
 def _files(root: Path) -> dict[str, str]:
@@ -43,7 +44,7 @@ def test_repeated_encoding_is_byte_identical(tmp_path: Path) -> None:
     audio = (0.3 * np.sin(np.arange(12800) / 7.0)).astype(np.float32)
     digests = set()
     for index in range(4):
-        path = write_mp4(tmp_path / f"{index}.mp4", frames, audio, 25, 16000)
+        path = write_clip(tmp_path / f"{index}.mp4", frames, audio, 25, 16000)
         digests.add(hashlib.sha256(path.read_bytes()).hexdigest())
     assert len(digests) == 1
 

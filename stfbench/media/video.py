@@ -23,6 +23,10 @@ from stfbench.media.clip import Clip
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 AUDIO_IN_FOLDER = ("audio.wav", "audio.flac", "audio.mp3")
+# x264's lookahead/MB-tree presets (veryfast and slower) gave an occasional different file for the same frames
+# (about 1 in 100 encodes under load); superfast (no MB-tree, no rc-lookahead; keeps CABAC and B-frames) gave
+# none in hundreds of repeated encodes.
+X264_PRESET = "superfast"
 
 
 @dataclass(frozen=True)
@@ -138,14 +142,14 @@ def write_clip(
     sample_rate: int = 16000,
     *,
     crf: int = 18,
-    threads: int = 0,
 ) -> Path:
-    """Write frames (T, H, W, 3) uint8 RGB and mono float32 audio to `path`.
+    """Write frames (T, H, W, 3) uint8 RGB and mono float32 audio to `path`; the same inputs give the same bytes.
 
-    `.mp4` → H.264 (yuv420p, `crf`) + AAC; `.mkv` → lossless FFV1 (RGB, bgr0, decoded bit-exactly) +
-    FLAC; `.avi` → MPEG-4 part 2 + PCM. The file is written to a temporary name and renamed, so a
-    crash never leaves a half-written clip under the final name. `threads=1` makes H.264 output
-    byte-identical across machines.
+    `.mp4` → H.264 (yuv420p, `crf`, x264 preset superfast; H and W even) + AAC; `.mkv` → lossless FFV1 (RGB,
+    bgr0, decoded bit-exactly) + FLAC; `.avi` → MPEG-4 part 2 + PCM. Reproducibility: every codec runs
+    single-threaded, RGB → YUV is done by `rgb_to_yuv420p` (not swscale), and x264's lookahead/MB-tree presets,
+    which occasionally gave a different file for the same frames, are avoided. The file is written to a
+    temporary name and renamed, so a crash never leaves a half-written clip under the final name.
     """
     path = Path(path)
     frames = np.ascontiguousarray(frames)
@@ -155,38 +159,58 @@ def write_clip(
     codecs = {".mp4": ("libx264", "aac"), ".mkv": ("ffv1", "flac"), ".avi": ("mpeg4", "pcm_s16le")}
     if suffix not in codecs:
         raise ValueError(f"{path}: unsupported container {suffix!r} (use .mp4, .mkv or .avi)")
+    height, width = frames.shape[1:3]
+    if suffix == ".mp4" and (height % 2 or width % 2):
+        raise ValueError(f"{path}: H.264 yuv420p needs even frame sizes, got {width}x{height}")
     video_codec, audio_codec = codecs[suffix]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.partial{suffix}")
-    height, width = frames.shape[1:3]
     rate = Fraction(fps).limit_denominator(1001)
-    with av.open(str(tmp), mode="w", format={".mkv": "matroska"}.get(suffix)) as container:
+    # Matroska writes a random segment UID and the muxing date unless told to be bit-exact.
+    mkv = {"format": "matroska", "options": {"fflags": "+bitexact"}} if suffix == ".mkv" else {}
+    with av.open(str(tmp), mode="w", **mkv) as container:
         container.metadata.clear()
         vstream = container.add_stream(video_codec, rate=rate)
         vstream.width, vstream.height = width, height
-        if video_codec == "ffv1":
-            vstream.pix_fmt = "bgr0"
-        else:
-            vstream.pix_fmt = "yuv420p"
+        vstream.pix_fmt = "bgr0" if video_codec == "ffv1" else "yuv420p"
         if video_codec == "libx264":
-            vstream.options = {"crf": str(crf), "preset": "medium"}
-            if threads:
-                vstream.options["threads"] = str(threads)
+            vstream.options = {"crf": str(crf), "preset": X264_PRESET, "threads": "1"}
         elif video_codec == "mpeg4":
             vstream.options = {"qscale": "2"}
             vstream.codec_context.qscale = 2
-        astream = None
+        streams = [vstream]
         if audio is not None and len(audio):
             astream = container.add_stream(audio_codec, rate=sample_rate)
             astream.layout = "mono"
-        for image in frames:
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            streams.append(astream)
+        for stream in streams:
+            stream.codec_context.thread_count = 1
+            stream.codec_context.thread_type = "NONE"
+        if video_codec == "libx264":
+            video_frames = (av.VideoFrame.from_ndarray(image, format="yuv420p") for image in rgb_to_yuv420p(frames))
+        else:
+            video_frames = (av.VideoFrame.from_ndarray(image, format="rgb24") for image in frames)
+        for frame in video_frames:
             container.mux(vstream.encode(frame))
         container.mux(vstream.encode(None))
-        if astream is not None:
-            _encode_audio(container, astream, np.asarray(audio, np.float32), sample_rate)
+        if len(streams) > 1:
+            _encode_audio(container, streams[1], np.asarray(audio, np.float32), sample_rate)
     tmp.replace(path)
     return path
+
+
+def rgb_to_yuv420p(frames: np.ndarray) -> np.ndarray:
+    """(T, H, W, 3) uint8 RGB (H, W even) → (T, 3H/2, W) uint8 planar I420 (Y plane, then U and V quarter
+    planes), BT.601 limited range in 8-bit fixed point: Y = (66 R + 129 G + 25 B + 128) / 256 + 16, etc.;
+    chroma from the sum of each 2×2 block. The convention decoders assume for untagged SD video."""
+    count, height, width, _ = frames.shape
+    rgb = frames.astype(np.int32)  # (T, H, W, 3)
+    y = (rgb @ np.array([66, 129, 25], np.int32) + 128 >> 8) + 16  # (T, H, W)
+    blocks = rgb.reshape(count, height // 2, 2, width // 2, 2, 3).sum(axis=(2, 4))  # (T, H/2, W/2, 3) 4× mean
+    u = (blocks @ np.array([-38, -74, 112], np.int32) + 512 >> 10) + 128  # (T, H/2, W/2)
+    v = (blocks @ np.array([112, -94, -18], np.int32) + 512 >> 10) + 128
+    planes = [plane.reshape(count, -1) for plane in (y, u, v)]
+    return np.concatenate(planes, axis=1).clip(0, 255).astype(np.uint8).reshape(count, height * 3 // 2, width)
 
 
 def _encode_audio(container, stream, audio: np.ndarray, sample_rate: int) -> None:

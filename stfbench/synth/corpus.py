@@ -16,9 +16,9 @@ Layouts (mirroring the real datasets so the same readers serve both):
 
 Every clip's randomness comes from SHA-256 of (seed, layout, clip path), so clips are independent of order
 and of how work is split across processes: the same spec gives byte-identical files (H.264 with one
-encoder thread per clip, see encode.py). Files are written to temporary names and renamed; `<clip>.json` is written last
-and marks a finished clip, so an interrupted run resumes where it stopped. `corpus.json` (the spec, its hash
-and the SHA-256 of every file) is written last and marks a complete corpus.
+encoder thread per clip, see `stfbench.media.write_clip`). Files are written to temporary names and renamed;
+`<clip>.json` is written last and marks a finished clip, so an interrupted run resumes where it stopped.
+`corpus.json` (the spec, its hash and the SHA-256 of every file) is written last and marks a complete corpus.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ import numpy as np
 
 from stfbench.errors import StfbenchError
 from stfbench.hashing import sha256_file, sha256_json
+from stfbench.media import write_clip
 from stfbench.paths import cache_dir
 from stfbench.synth.articulation import ARTICULATION_PARAMS, articulation_track, frame_times
-from stfbench.synth.encode import write_mp4
 from stfbench.synth.identity import sample_identity
 from stfbench.synth.lexicon import WORDS, sentence, word_in_context
 from stfbench.synth.motion import blink_track, head_pose_track
@@ -219,7 +219,7 @@ def generate_clip(root: Path, spec: CorpusSpec, job: ClipJob) -> None:
     pose = head_pose_track(times, rng, spec.image_size, large=job.flag == "MV")  # (T, 4)
     frames, landmarks = render_frames(identity, articulation, blink, pose, spec.image_size)
     video = root / f"{job.stem}.mp4"
-    write_mp4(video, frames, audio, spec.fps, spec.sample_rate)
+    write_clip(video, frames, audio, spec.fps, spec.sample_rate)
     _write_text(video.with_suffix(".txt"), _transcript_file(spec, transcript, words))
     truth = {
         "speaker": speaker_id(spec.seed, job.speaker) if spec.layout == "lrs2" else f"speaker{job.speaker:03d}",
