@@ -211,11 +211,11 @@ class _ClipScorer:
             fps=request.fps,
             sample_rate=request.sample_rate,
         )
+        if self.config.keep_videos:  # before scoring, so clips that fail a metric can be inspected
+            self._keep_video(item.item_id, frames if frames is not None else crops, request)
         values: dict[str, float] = {}
         for metric in self.metrics:
             values.update({k: float(v) for k, v in metric.update(sample).items()})
-        if self.config.keep_videos:
-            self._keep_video(item.item_id, frames if frames is not None else crops, request)
         return values, request.num_frames
 
     def _audio_of(self, item_id: str) -> np.ndarray:
