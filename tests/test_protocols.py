@@ -211,7 +211,7 @@ def test_reference_rules() -> None:
     assert ReferenceSpec("seeded-frame", seed=2).indices("clip1", 1000)[0] != seeded.indices("clip1", 1000)[0]
 
 
-def test_synthetic_uses_the_generator_and_records_the_computed_hash(
+def test_synthetic_uses_the_generator_and_verifies_the_pinned_list(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = []
@@ -219,15 +219,19 @@ def test_synthetic_uses_the_generator_and_records_the_computed_hash(
 
     def fake_corpus(root=None, **spec):
         calls.append(spec)
-        _lrs2_root(tmp_path, ids)
+        if not calls[1:]:
+            _lrs2_root(tmp_path, ids)
         return tmp_path / "lrs2"
 
     monkeypatch.setattr(stfbench.synth, "ensure_corpus", fake_corpus, raising=False)
     protocol = load_protocol("synthetic")
-    resolved = resolve_clip_list(protocol)
-    assert calls == [{"speakers": 4, "clips": 48, "seed": 0, "layout": "lrs2", "duration_s": 3.0, "image_size": 160}]
-    assert resolved.sha256 == canonical_ids_sha256(ids) and not resolved.pinned
-    assert [i.video_id for i in protocol.items(tmp_path / "lrs2")] == sorted(ids)
+    assert protocol.clip_list.count == 40
+    # A generated test list that is not the pinned one (another generator version, say) is refused.
+    with pytest.raises(ProtocolError, match="40"):
+        resolve_clip_list(protocol)
+    assert calls[0] == {"speakers": 4, "clips": 48, "seed": 0, "layout": "lrs2", "duration_s": 3.0, "image_size": 160}
+    unpinned = resolve_clip_list(protocol, verify=False)
+    assert unpinned.sha256 == canonical_ids_sha256(ids)
 
 
 @pytest.mark.parametrize(
