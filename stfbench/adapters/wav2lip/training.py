@@ -163,3 +163,46 @@ def train_wav2lip(
     if export is not None:
         save_inference_checkpoint(task.generator.cpu(), export, channel_order="rgb")
     return validation
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m stfbench.adapters.wav2lip.training --dataset D --out DIR [...]`: train_wav2lip from a shell."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Train Wav2Lip on a dataset's train split (resumes from DIR/last.pt).")
+    parser.add_argument("--dataset", required=True, help="synthetic, lrs2 or lrw")
+    parser.add_argument("--out", required=True, type=Path, help="run folder (last.pt, train_log.jsonl)")
+    parser.add_argument("--width-mult", type=float, default=1.0, help="channel multiplier (1.0 = public layout)")
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sync-weight", type=float, default=0.0, help="expert sync loss weight (Wav2Lip: 0.03)")
+    parser.add_argument("--expert", default=None, help="colour SyncNet expert checkpoint (needed if sync weight > 0)")
+    parser.add_argument("--root", type=Path, default=None, help="dataset root")
+    parser.add_argument("--limit-clips", type=int, default=None)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--checkpoint-every", type=int, default=200)
+    parser.add_argument("--export", type=Path, default=None, help="write the fp16 inference file here")
+    args = parser.parse_args(argv)
+    validation = train_wav2lip(
+        args.dataset,
+        args.out,
+        width_mult=args.width_mult,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        sync_weight=args.sync_weight,
+        expert=args.expert,
+        root=args.root,
+        limit_clips=args.limit_clips,
+        device=args.device,
+        checkpoint_every=args.checkpoint_every,
+        export=args.export,
+    )
+    print("validation: " + ", ".join(f"{k} {v:.4f}" for k, v in validation.items()))
+
+
+if __name__ == "__main__":
+    main()
