@@ -1,0 +1,150 @@
+"""The generic trainer with the SyncTalkFace and colour-expert recipes: learning, exact resume, DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from stfbench.reference_model.checkpoint import export_inference, load_checkpoint
+from stfbench.reference_model.config import LossConfig, RunInfo, TrainConfig, expert_preset, model_preset
+from stfbench.reference_model.data import TrainingClip, sample_expert_batch, sample_generator_batch
+from stfbench.reference_model.inference import load_generator
+from stfbench.reference_model.recipes import ExpertTask, SyncTalkFaceTask
+from stfbench.reference_model.syncnet import ColorSyncNet, freeze
+from stfbench.reference_model.training import Trainer, seed_everything
+
+
+def _clips(count: int = 2, frames: int = 16, size: int = 64) -> list[TrainingClip]:
+    """Clips whose lower half brightness follows the first mel band (a learnable audio → mouth mapping)."""
+    rng = np.random.default_rng(0)
+    clips = []
+    for i in range(count):
+        level = rng.uniform(-4, 4, frames).astype(np.float32)  # (T,)
+        mels = np.repeat(level[:, None, None], 80, axis=1).repeat(16, axis=2)  # (T, 80, 16)
+        yy, xx = np.mgrid[0:size, 0:size] / size
+        face = (np.stack([yy, xx, 0.5 + 0 * xx], axis=2) * 200 + rng.integers(0, 50)).astype(np.uint8)  # smooth face
+        video = np.repeat(face[None], frames, axis=0)
+        video[:, size // 2 :] = ((level + 4) * 31)[:, None, None, None].astype(np.uint8)
+        clips.append(TrainingClip(f"c{i}", video, mels, mels.copy()))
+    return clips
+
+
+def _task(slots: int = 8, with_expert: bool = True) -> SyncTalkFaceTask:
+    seed_everything(0)
+    expert = freeze(ColorSyncNet(expert_preset("micro"))) if with_expert else None
+    loss = LossConfig() if with_expert else LossConfig(av_sync=0.0)
+    return SyncTalkFaceTask(model_preset("micro", slots=slots), loss, _clips(), _clips(1), expert, "0" * 64)
+
+
+def _log(run_dir) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
+
+
+def test_batches_have_the_recipe_shapes_and_alignment():
+    clips = _clips()
+    batch = sample_generator_batch(clips, np.random.default_rng(3), 4)
+    assert batch["window"].shape == (4, 9, 3, 64, 64) and batch["reference"].shape == (4, 5, 3, 64, 64)
+    assert batch["mels"].shape == (4, 5, 1, 80, 16) and batch["sync_mel"].shape == (4, 1, 80, 16)
+    expert = sample_expert_batch(clips, np.random.default_rng(3), 64)
+    assert expert["frames"].shape == (64, 5, 3, 64, 64) and 10 < expert["label"].sum() < 54
+    again = sample_generator_batch(clips, np.random.default_rng(3), 4)
+    assert all(torch.equal(batch[k], again[k]) for k in batch)
+
+
+class _OneBatchTask(SyncTalkFaceTask):
+    """Always the same batch: a short run must fit it."""
+
+    def sample_batch(self, rng, batch_size):
+        return super().sample_batch(np.random.default_rng(0), batch_size)
+
+
+def test_short_training_lowers_l1_and_align_loss(tmp_path):
+    seed_everything(0)
+    task = _OneBatchTask(model_preset("micro", fusion_dropout=0.0), LossConfig(av_sync=0.0, gan=0.0), _clips())
+    train = TrainConfig(steps=25, batch_size=2, lr_generator=3e-3, log_every=1, checkpoint_every=1000)
+    Trainer(task, train, tmp_path, torch.device("cpu"), RunInfo()).run(show_progress=False)
+    log = [r for r in _log(tmp_path) if "l1_g" in r]
+    first, last = log[:3], log[-3:]
+    for key in ("l1_g", "l1_G", "align"):
+        assert np.mean([r[key] for r in last]) < 0.7 * np.mean([r[key] for r in first]), key
+
+
+def test_resume_equals_uninterrupted_run(tmp_path):
+    train = TrainConfig(steps=4, batch_size=2, log_every=1, checkpoint_every=2)
+    straight = Trainer(_task(), train, tmp_path / "a", torch.device("cpu"), RunInfo())
+    straight.run(show_progress=False)
+    half = Trainer(
+        _task(), TrainConfig(**{**train.__dict__, "steps": 2}), tmp_path / "b", torch.device("cpu"), RunInfo()
+    )
+    half.run(show_progress=False)
+    torch.manual_seed(123)  # a different global RNG state: the checkpoint must restore it
+    resumed = Trainer(_task(), train, tmp_path / "b", torch.device("cpu"), RunInfo())
+    resumed.run(show_progress=False)
+    assert resumed.step == 4
+    for key, value in straight.task.generator.state_dict().items():
+        assert torch.equal(value, resumed.task.generator.state_dict()[key]), key
+
+    def losses(run):
+        return [{k: v for k, v in r.items() if k != "samples_per_s"} for r in _log(tmp_path / run) if "total" in r]
+
+    assert losses("a") == losses("b")
+
+
+def test_memory_off_model_trains_and_exports(tmp_path):
+    task = _task(slots=0)
+    trainer = Trainer(task, TrainConfig(steps=2, batch_size=2), tmp_path, torch.device("cpu"), RunInfo(["x"], "d", 0))
+    trainer.run(show_progress=False)
+    assert "store" not in _log(tmp_path)[0] and "l1_G" not in _log(tmp_path)[0]
+    export_inference(trainer.state(), ["generator"], tmp_path / "g.pt", drop=("generator.lip_encoder.",))
+    loaded = load_generator(tmp_path / "g.pt")
+    assert loaded.model.memory is None
+    assert load_checkpoint(tmp_path / "g.pt")["modules"]["generator"]["decoder.output.1.weight"].dtype == torch.float16
+
+
+def test_expert_recipe_learns_sync_on_structured_clips(tmp_path):
+    seed_everything(0)
+    task = ExpertTask(expert_preset("micro"), _clips(4), _clips(2))
+    train = TrainConfig(steps=60, batch_size=16, lr_generator=2e-3, log_every=1)
+    numbers = Trainer(task, train, tmp_path, torch.device("cpu"), RunInfo()).run(show_progress=False)
+    log = _log(tmp_path)
+    assert np.mean([r["bce"] for r in log[-10:] if "bce" in r]) < np.mean([r["bce"] for r in log[:10] if "bce" in r])
+    assert set(numbers) == {"bce", "acc"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _ddp_worker(rank: int, world: int, port: int, run_dir: str, queue) -> None:
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    trainer = Trainer(_task(), TrainConfig(steps=2, batch_size=2), run_dir, torch.device("cpu"), RunInfo())
+    trainer.run(show_progress=False)
+    queue.put((rank, {k: v.clone() for k, v in trainer.task.generator.state_dict().items()}))
+    torch.distributed.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_two_process_gloo_training_keeps_replicas_identical(tmp_path):
+    context = mp.get_context("spawn")
+    queue = context.Queue()
+    port = _free_port()
+    processes = [context.Process(target=_ddp_worker, args=(r, 2, port, str(tmp_path), queue)) for r in range(2)]
+    for process in processes:
+        process.start()
+    states = dict(queue.get(timeout=120) for _ in processes)
+    for process in processes:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    for key, value in states[0].items():
+        if value.is_floating_point() and "running" not in key:
+            assert torch.allclose(value, states[1][key], atol=1e-6), key
+    assert (tmp_path / "last.pt").exists()
