@@ -240,14 +240,8 @@ def _open(path: Path):
 
 
 def _read_video_frames(path: Path) -> tuple[np.ndarray, float]:
-    container = _open(path)
-    with container:
-        if not container.streams.video:
-            raise DecodeError("no video stream", path)
-        stream = container.streams.video[0]
-        native_fps = float(stream.average_rate or stream.guessed_rate or 0)
-        seconds = _stream_seconds(stream)
-        declared = stream.frames or (round(seconds * native_fps) if seconds else 0)
+    info = probe_video(path)
+    declared = info.num_frames
     frames = list(iter_video_frames(path))
     if not frames:
         raise DecodeError("video has no decodable frames", path)
@@ -255,7 +249,7 @@ def _read_video_frames(path: Path) -> tuple[np.ndarray, float]:
     # (one frame of slack for duration rounding).
     if declared and len(frames) < declared - 1:
         raise DecodeError(f"truncated or corrupt: decoded {len(frames)} of {declared} frames", path)
-    return np.stack(frames), native_fps
+    return np.stack(frames), info.fps
 
 
 def _natural_key(name: str) -> list:
