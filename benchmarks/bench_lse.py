@@ -1,0 +1,136 @@
+"""LSE throughput: stfbench vs a straightforward per-clip implementation of syncnet_python's `evaluate`.
+
+The baseline does what the reference pipeline does: dump every frame as JPEG and read it back with OpenCV,
+extract the audio to a 16-bit WAV in a subprocess and read it with scipy, stack windows of 5 frames into
+batches of 20 for the unfolded 3-D SyncNet, and compute distances row by row. stfbench decodes in memory,
+resizes with cv2, and runs the folded 2-D network over all windows of a clip.
+
+Weights are seeded random SyncNet v2-sized weights (timing only; both paths use the same weights and the
+script prints the largest difference of their distance curves). Usage:
+
+    python benchmarks/bench_lse.py                 # one 10 s clip (baseline vs stfbench) + 100 clips of 3 s
+    python benchmarks/bench_lse.py --clips 20 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from python_speech_features import mfcc
+from scipy.io import wavfile
+
+from stfbench.media import read_clip, write_clip
+from stfbench.metrics.networks.syncnet import FoldedSyncNet, SyncNet
+from stfbench.metrics.sync import evaluate_sync, resize_bgr224
+
+AUDIO_SCRIPT = """
+import sys, numpy as np
+from scipy.io import wavfile
+from stfbench.media import read_audio
+audio = read_audio(sys.argv[1])
+wavfile.write(sys.argv[2], 16000, np.clip(np.rint(audio * 32768.0), -32768, 32767).astype(np.int16))
+"""
+
+
+def make_clip(path: Path, seconds: float, seed: int, size: int = 224) -> Path:
+    """A talking-face-sized test video (moving pattern + noise audio), written losslessly."""
+    rng = np.random.default_rng(seed)
+    frames = int(seconds * 25)
+    base = cv2.resize(rng.integers(0, 256, (28, 28, 3), dtype=np.uint8), (size, size))
+    video = base[None] + (np.arange(frames) % 7).astype(np.uint8)[:, None, None, None]  # (T, size, size, 3)
+    audio = (0.1 * rng.normal(size=int(seconds * 16000))).astype(np.float32)
+    return write_clip(path, np.ascontiguousarray(video), audio)
+
+
+@torch.no_grad()
+def baseline_evaluate(model: SyncNet, video_path: Path, work: Path, vshift: int = 15, batch_size: int = 20):
+    """Per-clip reference-style evaluation; returns the mean distance curve (31,)."""
+    frames_dir = work / "frames"
+    frames_dir.mkdir(parents=True, exist_ok=True)
+    for i, frame in enumerate(read_clip(video_path).frames):  # the ffmpeg JPEG dump
+        cv2.imwrite(str(frames_dir / f"{i:06d}.jpg"), frame[..., ::-1])
+    wav = work / "audio.wav"
+    subprocess.run([sys.executable, "-c", AUDIO_SCRIPT, str(video_path), str(wav)], check=True)
+    images = [cv2.resize(cv2.imread(str(p)), (224, 224)) for p in sorted(frames_dir.glob("*.jpg"))]
+    im = torch.from_numpy(np.stack(images, axis=3)[None].transpose(0, 3, 4, 1, 2).astype(np.float32))  # (1,3,T,H,W)
+    _, audio = wavfile.read(wav)
+    cc = torch.from_numpy(mfcc(audio, 16000).T[None, None].astype(np.float32))  # (1, 1, 13, T_mfcc)
+    lastframe = min(len(images), len(audio) // 640) - 5
+    video_feats, audio_feats = [], []
+    for i in range(0, lastframe, batch_size):
+        stop = min(lastframe, i + batch_size)
+        video_feats.append(model.forward_lip(torch.cat([im[:, :, v : v + 5] for v in range(i, stop)], 0)))
+        audio_feats.append(model.forward_aud(torch.cat([cc[:, :, :, v * 4 : v * 4 + 20] for v in range(i, stop)], 0)))
+    vid, aud = torch.cat(video_feats), torch.cat(audio_feats)
+    padded = torch.nn.functional.pad(aud, (0, 0, vshift, vshift))
+    win = 2 * vshift + 1
+    dists = [
+        torch.nn.functional.pairwise_distance(vid[[i]].repeat(win, 1), padded[i : i + win]) for i in range(len(vid))
+    ]
+    return torch.mean(torch.stack(dists, 1), 1).numpy(), lastframe
+
+
+def stfbench_evaluate(net: FoldedSyncNet, video_path: Path, batch_size: int):
+    clip = read_clip(video_path)
+    result = evaluate_sync(net, resize_bgr224(clip.frames), clip.audio, torch.device("cpu"), batch_size=batch_size)
+    return result.mean_dists, result.windows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the single-clip comparison")
+    parser.add_argument("--clips", type=int, default=100, help="number of clips for the dataset throughput run")
+    parser.add_argument("--clip-seconds", type=float, default=3.0)
+    parser.add_argument("--batch-size", type=int, default=64, help="stfbench windows per forward pass")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = SyncNet(1.0).eval()
+    folded = FoldedSyncNet(model)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        clip = make_clip(tmp / "long.mkv", args.seconds, 0)
+        stfbench_evaluate(folded, clip, args.batch_size)  # warm-up
+        started = time.perf_counter()
+        ref_curve, windows = baseline_evaluate(model, clip, tmp / "work")
+        baseline = time.perf_counter() - started
+        started = time.perf_counter()
+        fast_curve, _ = stfbench_evaluate(folded, clip, args.batch_size)
+        fast = time.perf_counter() - started
+        jpeg_diff = float(np.max(np.abs(ref_curve - fast_curve)) / np.max(np.abs(ref_curve)))
+        clip_data = read_clip(clip)
+        same_input = evaluate_sync(model, resize_bgr224(clip_data.frames), clip_data.audio, torch.device("cpu"))
+        net_diff = float(np.max(np.abs(same_input.mean_dists - fast_curve)) / np.max(np.abs(same_input.mean_dists)))
+        print(f"{args.seconds:g} s clip ({windows} windows), {args.threads} threads, torch {torch.__version__}")
+        print(
+            f"  baseline (JPEG dump + subprocess audio + batches of 20): {baseline:.2f} s "
+            f"({windows / baseline:.1f} windows/s)"
+        )
+        print(
+            f"  stfbench (in memory, folded 2-D net, batch {args.batch_size}): {fast:.2f} s "
+            f"({windows / fast:.1f} windows/s)"
+        )
+        print(f"  speed-up {baseline / fast:.2f}x")
+        print(
+            f"  distance curves, max relative difference: folded vs reference network on the same frames "
+            f"{net_diff:.1e}; vs the JPEG-dump baseline {jpeg_diff:.1e} (JPEG changes the input)"
+        )
+        paths = [make_clip(tmp / f"c{i:03d}.mkv", args.clip_seconds, i + 1) for i in range(args.clips)]
+        started = time.perf_counter()
+        total = sum(stfbench_evaluate(folded, p, args.batch_size)[1] for p in paths)
+        elapsed = time.perf_counter() - started
+        print(f"{args.clips} clips of {args.clip_seconds:g} s: {elapsed:.1f} s, {args.clips / elapsed:.2f} clips/s, "
+              f"{total / elapsed:.1f} windows/s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
