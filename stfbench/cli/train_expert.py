@@ -19,8 +19,8 @@ def train_expert(
     kind: str = typer.Option(..., "--kind", help="syncnet (LSE network) or color-syncnet (reference-model expert)."),
     dataset: str = typer.Option("synthetic", "--dataset", help="Dataset to train on (synthetic)."),
     root: Path = typer.Option(None, "--root", help="Dataset root (default: the synthetic protocol's corpus)."),
-    steps: int = typer.Option(600, "--steps", help="Optimiser steps."),
-    batch_size: int = typer.Option(32, "--batch-size", help="Pairs per step."),
+    steps: int = typer.Option(None, "--steps", help="Optimiser steps (syncnet default: 300)."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Samples per step (syncnet default: 16 video windows)."),
     seed: int = typer.Option(0, "--seed", help="Seed of initialisation and sampling."),
     out: Path = typer.Option(..., "--out", help="Checkpoint to write."),
     device: str = typer.Option(None, "--device", help="cpu, cuda (default: auto)."),
@@ -39,13 +39,12 @@ def train_expert(
     if kind == "color-syncnet":
         from stfbench.reference_model.expert import train_color_syncnet
 
-        options = {"dataset": dataset, "root": root, "steps": steps, "batch_size": batch_size, "seed": seed,
-                   "out": out, "device": torch_device}  # fmt: skip
-        if image_size is not None:
-            options["image_size"] = image_size
+        options = {"dataset": dataset, "root": root, "seed": seed, "out": out, "device": torch_device}
+        given = {"steps": steps, "batch_size": batch_size, "image_size": image_size}
+        options.update({key: value for key, value in given.items() if value is not None})
         path = train_color_syncnet(**options)
     else:
-        path = _train_syncnet(dataset, root, steps, batch_size, seed, out, torch_device, width, lr, init)
+        path = _train_syncnet(dataset, root, steps or 300, batch_size or 16, seed, out, torch_device, width, lr, init)
     Console().print(f"wrote {path}  sha256 {sha256_file(path)}  size {Path(path).stat().st_size} B", highlight=False)
 
 
@@ -58,7 +57,11 @@ def _train_syncnet(dataset, root, steps, batch_size, seed, out, device, width, l
     print(f"loading {len(paths)} training clips", file=sys.stderr)
     clips = load_training_clips(paths)
     config = SyncNetTrainConfig(steps=steps, batch_size=batch_size, lr=lr, width=width, seed=seed)
-    command = "stfbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    words = ["stfbench", "train-expert", "--kind", "syncnet", "--dataset", dataset, "--steps", str(steps)]
+    words += ["--batch-size", str(batch_size), "--seed", str(seed), "--width", f"{width:g}", "--lr", f"{lr:g}"]
+    words += ["--root", str(root)] if root is not None else []
+    words += ["--init", str(init)] if init is not None else []
+    command = " ".join(shlex.quote(w) for w in [*words, "--device", str(device), "--out", str(out)])
     return train_syncnet(clips, config, device, out, command, init=init)
 
 
