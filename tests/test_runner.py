@@ -201,3 +201,27 @@ def test_torchrun_ranks_become_shards_and_rank0_waits(tmp_path: Path, monkeypatc
         wait_for_shards(tmp_path / "run", 2, poll_seconds=0.01, timeout=0.05)
     _run(tmp_path / "run", shard=(1, 2))
     wait_for_shards(tmp_path / "run", 2, poll_seconds=0.01, timeout=5)
+
+
+def test_disk_full_stops_the_run_and_keeps_written_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from stfbench.runner import store as store_module
+
+    original = store_module.write_atomic
+    calls = {"n": 0}
+
+    def full_after_two(path, data):
+        if path.name == "state.pkl":
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        original(path, data)
+
+    monkeypatch.setattr(store_module, "write_atomic", full_after_two)
+    with pytest.raises(OSError, match="No space left"):
+        _run(tmp_path / "run")
+    monkeypatch.setattr(store_module, "write_atomic", original)
+    assert len(RunStore(tmp_path / "run").read_records()) == 2
+    assert len(RunStore(tmp_path / "run").load_state()["included_ids"]) == 2
+    _check_resumed_equals_reference(tmp_path / "run", tmp_path)
