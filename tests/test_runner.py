@@ -225,3 +225,15 @@ def test_disk_full_stops_the_run_and_keeps_written_results(tmp_path: Path, monke
     assert len(RunStore(tmp_path / "run").read_records()) == 2
     assert len(RunStore(tmp_path / "run").load_state()["included_ids"]) == 2
     _check_resumed_equals_reference(tmp_path / "run", tmp_path)
+
+
+def test_missing_model_checkpoint_fails_before_any_work(tmp_path: Path) -> None:
+    from stfbench.adapters.wav2lip import Wav2LipAdapter
+
+    config = RunConfig(model="wav2lip", dataset="fake", out_dir=tmp_path / "run", show_progress=False)
+    adapter = Wav2LipAdapter(checkpoint=str(tmp_path / "wav2lip_gan.pth"))
+    with pytest.raises(WeightsError, match=r"wav2lip_gan\.pth: Wav2Lip checkpoint not found"):
+        run_benchmark(
+            config, adapter=adapter, metrics_factory=fake_metrics_factory, protocol=fake_protocol(), clips=FakeClips()
+        )
+    assert not (tmp_path / "run").exists()
