@@ -62,6 +62,7 @@ def test_score_reports_per_clip_failures_and_counts(tmp_path):
     assert summary["psnr"] == np.mean(ok_psnr) or abs(summary["psnr"] - np.mean(ok_psnr)) < 1e-9
     assert 25 < summary["psnr"] < 45 and 0 < summary["ssim"] < 1
     assert summary["metric_names"]["ssim"] == "ssim[gaussian1.5,population]"
+    assert "ssim[gaussian1.5" in result.output  # the printed table names the setting too
     again = CliRunner().invoke(app, ["score", "--pred", str(pred), "--gt", str(gt), "--metrics", "psnr",
                                      "--out", str(out)])  # fmt: skip
     assert again.exit_code != 0  # refuses to mix runs without --resume/--overwrite

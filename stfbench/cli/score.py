@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from stfbench.errors import StfbenchError
@@ -322,7 +323,11 @@ def print_summary(summary: dict[str, Any]) -> None:
         ci_text = f"[{ci[0]:.{decimals}f}, {ci[1]:.{decimals}f}]" if ci and all(math.isfinite(c) for c in ci) else "-"
         shown = "n/a" if value is None or math.isnan(value) else f"{value:.{decimals}f}"
         table.add_row(
-            f"{label} {direction}".strip(), shown, ci_text, str(stats.get("n", "-")), summary["metric_names"][key]
+            f"{label} {direction}".strip(),
+            shown,
+            ci_text,
+            str(stats.get("n", "-")),
+            escape(summary["metric_names"][key]),
         )
     console.print(table)
     if summary["failures"]:

@@ -232,6 +232,7 @@ def import_file(path: str | Path, as_id: str | None = None) -> WeightEntry:
 
 def status_table():
     """A rich table of every entry with its status and location (for `stfbench weights list` / `info`)."""
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="weights")
@@ -244,7 +245,7 @@ def status_table():
             item.id,
             item.filename,
             f"[{colours[status]}]{status}[/]",
-            ", ".join(item.used_by) or "-",
+            escape(", ".join(item.used_by) or "-"),
             item.licence,
         )
     return table
