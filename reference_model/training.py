@@ -165,6 +165,12 @@ class Trainer:
         state = load_checkpoint(self.checkpoint_path)
         if state.get("kind") != self.task.kind:
             raise StfbenchError(f"holds a {state.get('kind')!r} run, not {self.task.kind!r}", self.checkpoint_path)
+        changed = sorted(k for k, v in self.task.configs().items() if state["configs"].get(k) != v)
+        if changed:
+            raise StfbenchError(
+                f"holds a run with different {', '.join(changed)} settings; use a new --out to start another run",
+                self.checkpoint_path,
+            )
         for name, module in self.task.modules.items():
             module.load_state_dict(state["modules"][name])
         for name, optimizer in self.optimizers.items():

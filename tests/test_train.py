@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from stfbench.errors import StfbenchError
 from stfbench.reference_model.checkpoint import export_inference, load_checkpoint
 from stfbench.reference_model.config import LossConfig, RunInfo, TrainConfig, expert_preset, model_preset
 from stfbench.reference_model.data import TrainingClip, sample_expert_batch, sample_generator_batch
@@ -94,6 +95,15 @@ def test_resume_equals_uninterrupted_run(tmp_path):
         return [{k: v for k, v in r.items() if k != "samples_per_s"} for r in _log(tmp_path / run) if "total" in r]
 
     assert losses("a") == losses("b")
+
+
+def test_resuming_with_other_model_settings_is_refused(tmp_path):
+    Trainer(_task(), TrainConfig(steps=1, batch_size=2), tmp_path, torch.device("cpu"), RunInfo()).run(
+        show_progress=False
+    )
+    other = Trainer(_task(slots=4), TrainConfig(steps=2, batch_size=2), tmp_path, torch.device("cpu"), RunInfo())
+    with pytest.raises(StfbenchError, match="different model settings"):
+        other.run(show_progress=False)
 
 
 def test_memory_off_model_trains_and_exports(tmp_path):
