@@ -19,7 +19,8 @@ def train(
     out: Path = typer.Option(
         ..., "--out", help="Run directory; holds last.pt and train_log.jsonl, resumed if present."
     ),
-    model: str = typer.Option("synctalkface", "--model", help="Generator to train (synctalkface)."),
+    model: str = typer.Option("synctalkface", "--model", help="synctalkface, or wav2lip (its own L1 + sync recipe)."),
+    width_mult: float = typer.Option(1.0, "--width-mult", help="wav2lip: channel multiplier (1.0 = public layout)."),
     root: Path | None = typer.Option(None, "--root", help="Dataset root (default: $STFBENCH_<DATASET>_ROOT)."),
     preset: str = typer.Option("tiny", "--preset", help="tiny (96 px, ≈2 M params) or paper (128 px, ≈53 M)."),
     slots: int | None = typer.Option(None, "--slots", help="Memory slots (0 = memory off). Default: preset's 96."),
@@ -61,9 +62,19 @@ def train(
     from stfbench.reference_model.recipes import SyncTalkFaceTask, load_expert
     from stfbench.reference_model.training import Trainer, seed_everything
 
-    if model != "synctalkface":
-        raise StfbenchError(f"--model {model}: this command trains synctalkface")
     console = Console(stderr=True)
+    if model == "wav2lip":
+        from stfbench.adapters.wav2lip.training import train_wav2lip
+
+        validation = train_wav2lip(
+            dataset, out, width_mult=width_mult, steps=steps, batch_size=batch_size, lr=lr_g, seed=seed,
+            sync_weight=av_weight, expert=expert, root=root, limit_clips=limit_clips, device=device,
+            checkpoint_every=checkpoint_every, log_every=log_every, export=export,
+        )  # fmt: skip
+        console.print("validation " + ", ".join(f"{k} {v:.4f}" for k, v in validation.items()))
+        return
+    if model != "synctalkface":
+        raise StfbenchError(f"--model {model}: choose synctalkface or wav2lip")
     overrides = {"slots": slots, "kappa": kappa, "train_lip_source": "raw" if paper_training_path else None}
     config = model_preset(preset, **{k: v for k, v in overrides.items() if v is not None})
     loss = LossConfig(
