@@ -52,19 +52,22 @@ def train_rate(preset: str, slots: int, steps: int, batch: int, device: torch.de
 
 
 @torch.no_grad()
-def inference_rate(model: SyncTalkFace, frames: int, device: torch.device) -> float:
-    """Generated frames per second on the inference path (batches of `frames`)."""
-    size = model.config.image_size
+def inference_rates(models: dict[int, SyncTalkFace], frames: int, device: torch.device, repeats: int = 7) -> dict:
+    """Generated frames per second on the inference path per slot count, timed interleaved (median of
+    `repeats`) so that load from other processes hits every variant alike."""
+    size = next(iter(models.values())).config.image_size
     args = (torch.randn(frames, 1, 80, 16, device=device), torch.rand(frames, 3, size, size, device=device),
             torch.rand(frames, 3, size, size, device=device))  # fmt: skip
-    model(*args)
-    start = time.perf_counter()
-    repeats = 3
-    for _ in range(repeats):
-        model(*args)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return repeats * frames / (time.perf_counter() - start)
+    times: dict[int, list[float]] = {slots: [] for slots in models}
+    for repeat in range(repeats + 1):
+        for slots, model in models.items():
+            start = time.perf_counter()
+            model(*args)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            if repeat:  # the first round is warm-up
+                times[slots].append(time.perf_counter() - start)
+    return {slots: frames / float(np.median(t)) for slots, t in times.items()}
 
 
 def peak_memory_mb(device: torch.device) -> float:
@@ -89,10 +92,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for preset in args.presets.split(","):
         torch.manual_seed(0)
-        rates = {}
-        for slots in (96, 0):
-            model = SyncTalkFace(model_preset(preset, slots=slots)).to(device).eval()
-            rates[slots] = inference_rate(model, 16, device)
+        models = {slots: SyncTalkFace(model_preset(preset, slots=slots)).to(device).eval() for slots in (96, 0)}
+        rates = inference_rates(models, 16, device)
+        for slots, model in models.items():
             train = train_rate(preset, slots, args.steps, args.batch, device)
             cost = "" if slots == 96 else f"memory module adds {100 * (rates[0] / rates[96] - 1):.1f} % time"
             params = count_parameters(model) / 1e6
