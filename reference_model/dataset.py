@@ -41,9 +41,10 @@ class FaceClip:
 
 
 def dataset_protocol(dataset: str) -> Protocol:
-    """The protocol whose crop spec and rates a dataset's training clips use (`synthetic`, `lrs2`, `lrw`)."""
-    if dataset not in DATASETS:
-        raise StfbenchError(f"--dataset {dataset}: choose from {', '.join(DATASETS)}")
+    """The protocol whose crop spec and rates a dataset's training clips use: `synthetic`, `lrs2`, `lrw`, or
+    the path of a protocol `.toml` file for one of those datasets."""
+    if dataset not in DATASETS and not dataset.endswith(".toml"):
+        raise StfbenchError(f"--dataset {dataset}: choose from {', '.join(DATASETS)} or give a protocol .toml file")
     return load_protocol(dataset)
 
 

@@ -14,7 +14,7 @@ DEVICE_HELP = "cpu, cuda, cuda:1 … (default: cuda when available)"
 
 def train(
     dataset: str = typer.Option(
-        ..., "--dataset", help="synthetic, lrs2 or lrw (train split; val split for validation)"
+        ..., "--dataset", help="synthetic, lrs2, lrw or a protocol .toml (train split; val split for validation)"
     ),
     out: Path = typer.Option(
         ..., "--out", help="Run directory; holds last.pt and train_log.jsonl, resumed if present."
