@@ -14,35 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-class ConvBlock(nn.Module):
-    """Conv2d → BatchNorm → (+ input when `residual`) → ReLU; keys `conv_block.0` (conv), `conv_block.1` (BN)."""
-
-    def __init__(self, cin: int, cout: int, kernel, stride, padding, residual: bool = False) -> None:
-        super().__init__()
-        self.conv_block = nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, padding), nn.BatchNorm2d(cout))
-        self.residual = residual
-        self.act = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.conv_block(x)
-        if self.residual:
-            out = out + x
-        return self.act(out)
-
-
-class ConvTransposeBlock(nn.Module):
-    """ConvTranspose2d → BatchNorm → ReLU; keys `conv_block.0` (weight (in, out, k, k)), `conv_block.1`."""
-
-    def __init__(self, cin: int, cout: int, kernel, stride, padding, output_padding: int = 0) -> None:
-        super().__init__()
-        self.conv_block = nn.Sequential(
-            nn.ConvTranspose2d(cin, cout, kernel, stride, padding, output_padding), nn.BatchNorm2d(cout)
-        )
-        self.act = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.conv_block(x))
+# The same Conv/BN blocks as SyncTalkFace's: their `conv_block.{0,1}` keys are Wav2Lip's public layout.
+from stfbench.reference_model.blocks import ConvBlock, ConvTransposeBlock
 
 
 class Wav2Lip(nn.Module):
