@@ -27,13 +27,13 @@ def memory(
 
     from stfbench.adapters.synctalkface import resolve_checkpoint
     from stfbench.audio import mel_windows, melspectrogram
-    from stfbench.datasets import clip_path, layout_of, read_layout
+    from stfbench.datasets import clip_path, layout_of, prepare_clip, read_layout
     from stfbench.device import resolve_device
     from stfbench.errors import StfbenchError
     from stfbench.media import read_audio
     from stfbench.protocols import protocol_root
     from stfbench.reference_model import analysis
-    from stfbench.reference_model.dataset import dataset_protocol, load_face_clip
+    from stfbench.reference_model.dataset import dataset_protocol
     from stfbench.reference_model.inference import frames_for_audio, load_generator, resize_frames
 
     console = Console()
@@ -60,7 +60,7 @@ def memory(
         labels += _frame_labels(phonemes, num_frames, protocol.fps)
     report = analysis.analyse(analysis.key_addresses(model, np.concatenate(windows)), labels)
     out.mkdir(parents=True, exist_ok=True)
-    first = load_face_clip(clip_path(layout, base, ids[0], split), protocol, ids[0])
+    first = prepare_clip(clip_path(layout, base, ids[0], split), protocol, clip_id=ids[0])
     crops = resize_frames(first.crops, model.config.image_size)
     mouths = analysis.slot_mouths(model, crops[0], crops[0])
     written = [
