@@ -72,6 +72,27 @@ def resize_bgr224(frames: np.ndarray) -> np.ndarray:
     return out
 
 
+def lip_windows(frames: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+    """Windows start…stop−1 of (T, H, W, 3) uint8 BGR frames as a view (B, H, W, 3, 5): [b, y, x, c, t] =
+    frames[start + b + t, y, x, c]. No copy."""
+    return frames.unfold(0, WINDOW_FRAMES, 1)[start:stop]
+
+
+def stacked_lips(windows: torch.Tensor) -> torch.Tensor:
+    """(B, H, W, 3, 5) uint8 window view → SyncNet lip input (B, 15, H, W) float 0–255, channels_last, channel
+    c·5 + t = colour c of frame t (`FoldedSyncNet.forward_lip_stacked`'s layout), in one gather + convert."""
+    batch = torch.empty(windows.shape, dtype=torch.float32, device=windows.device)  # (B, H, W, 3, 5)
+    batch.copy_(windows)
+    return batch.flatten(3).permute(0, 3, 1, 2)  # (B, 15, H, W), channels_last strides
+
+
+def mfcc_windows(mfcc: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+    """(13, T_mfcc) MFCC → SyncNet audio input (B, 1, 13, 20) of windows start…stop−1 (columns 4i…4i+19)."""
+    starts = torch.arange(start, stop, device=mfcc.device) * MFCC_PER_FRAME  # (B,)
+    index = starts[:, None] + torch.arange(MFCC_WINDOW, device=mfcc.device)  # (B, 20)
+    return mfcc[:, index].permute(1, 0, 2).unsqueeze(1)  # (B, 1, 13, 20)
+
+
 @torch.no_grad()
 def syncnet_embeddings(
     net: torch.nn.Module,
@@ -83,19 +104,16 @@ def syncnet_embeddings(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Video and audio embeddings (N, E) of `windows` windows.
 
-    lips_bgr: (T, 224, 224, 3) uint8 BGR; mfcc: (13, T_mfcc). `net` is a `SyncNet` or `FoldedSyncNet`.
+    lips_bgr: (T, 224, 224, 3) uint8 BGR; mfcc: (13, T_mfcc). `net` is a `SyncNet` or `FoldedSyncNet`
+    (both take the stacked (B, 15, H, W) lip input).
     """
-    frames = torch.from_numpy(lips_bgr).to(device).permute(0, 3, 1, 2).float()  # (T, 3, 224, 224) 0–255
+    frames = torch.from_numpy(lips_bgr).to(device)  # (T, 224, 224, 3) uint8
     cc = torch.from_numpy(np.ascontiguousarray(mfcc)).to(device).float()  # (13, T_mfcc)
-    stacked = hasattr(net, "forward_lip_stacked")
     video, audio = [], []
     for start in range(0, windows, batch_size):
         stop = min(windows, start + batch_size)
-        lips = torch.stack([frames[start + t : stop + t] for t in range(WINDOW_FRAMES)], dim=2)  # (B, 3, 5, H, W)
-        video.append(net.forward_lip_stacked(lips.flatten(1, 2)) if stacked else net.forward_lip(lips))
-        starts = torch.arange(start, stop, device=device) * MFCC_PER_FRAME
-        index = starts[:, None] + torch.arange(MFCC_WINDOW, device=device)  # (B, 20)
-        audio.append(net.forward_aud(cc[:, index].permute(1, 0, 2).unsqueeze(1)))  # (B, 1, 13, 20)
+        video.append(net.forward_lip_stacked(stacked_lips(lip_windows(frames, start, stop))))
+        audio.append(net.forward_aud(mfcc_windows(cc, start, stop)))
     return torch.cat(video), torch.cat(audio)
 
 

@@ -14,10 +14,13 @@ from stfbench.errors import TooShortError, WeightsError
 from stfbench.metrics.networks.syncnet import FoldedSyncNet, SyncNet, load_syncnet
 from stfbench.metrics.sync import (
     evaluate_sync,
+    lip_windows,
     num_windows,
     resize_bgr224,
+    stacked_lips,
     sync_distances,
     sync_scores,
+    syncnet_embeddings,
 )
 
 
@@ -155,6 +158,25 @@ def test_evaluate_sync_batches_do_not_change_results_and_short_clip_fails():
     np.testing.assert_allclose(one.mean_dists, two.mean_dists, rtol=1e-5)
     with pytest.raises(TooShortError):
         evaluate_sync(model, lips[:5], audio, torch.device("cpu"))
+
+
+def test_batches_built_from_uint8_equal_the_float_stack_and_the_reference_network():
+    rng = np.random.default_rng(5)
+    lips = rng.integers(0, 256, (12, 224, 224, 3), dtype=np.uint8)
+    frames = torch.from_numpy(lips).permute(0, 3, 1, 2).float()  # (T, 3, H, W): the previous construction
+    old = torch.stack([frames[2 + t : 6 + t] for t in range(5)], dim=2)  # (4, 3, 5, H, W)
+    new = stacked_lips(lip_windows(torch.from_numpy(lips), 2, 6))  # (4, 15, H, W)
+    assert new.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(new, old.flatten(1, 2))
+    model = _randomised(0.125)
+    mfcc_in = rng.normal(size=(13, 60)).astype(np.float32) * 10
+    ref_video, ref_audio = syncnet_embeddings(model, lips, mfcc_in, 8, torch.device("cpu"), batch_size=3)
+    with torch.no_grad():
+        direct = model.forward_lip(torch.stack([frames[t : t + 8] for t in range(5)], dim=2))  # (8, E)
+    torch.testing.assert_close(ref_video, direct, rtol=1e-5, atol=1e-5 * direct.abs().max().item())
+    video, audio = syncnet_embeddings(FoldedSyncNet(model), lips, mfcc_in, 8, torch.device("cpu"), batch_size=3)
+    torch.testing.assert_close(video, ref_video, rtol=1e-5, atol=1e-5 * ref_video.abs().max().item())
+    torch.testing.assert_close(audio, ref_audio, rtol=1e-5, atol=1e-5 * ref_audio.abs().max().item())
 
 
 def test_facecrop_variant_tracks_the_face_and_crops_like_run_pipeline():

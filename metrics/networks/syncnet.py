@@ -69,6 +69,10 @@ class SyncNet(nn.Module):
         """(B, 3, 5, 224, 224) BGR 0–255 → (B, E) lip embedding."""
         return self.netfclip(self.netcnnlip(lips).flatten(1))
 
+    def forward_lip_stacked(self, lips: torch.Tensor) -> torch.Tensor:
+        """(B, 15, 224, 224) — 5 BGR frames stacked channel-major (index c·5 + t) → (B, E) lip embedding."""
+        return self.forward_lip(lips.unflatten(1, (3, -1)))  # (B, 3, 5, 224, 224)
+
 
 def infer_width(state: dict[str, torch.Tensor]) -> float:
     """Width multiplier of a syncnet state dict (first audio conv has round(64·width) filters)."""
