@@ -8,6 +8,7 @@ dataset-level metric such as FID of a sharded run equals the unsharded one.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,11 @@ class Metric(ABC):
     @abstractmethod
     def reset(self) -> None:
         """Forget all accumulated statistics (`reset()` then `merge(state)` restores a saved state)."""
+
+    def precompute(self, samples: Sequence[ScoringSample]) -> None:
+        """Optionally compute several clips' values together (e.g. shared forward batches) ahead of their
+        `update` calls, which then use them. Changes no statistics; a no-op unless a metric overrides it."""
+        return None
 
     #: Whether the metric reads whole frames (`ScoringSample.pred_frames`) rather than only crops.
     needs_frames: bool = False

@@ -8,11 +8,16 @@ Dataset values are plain means over clips (Wav2Lip's `calculate_scores_LRS.py`).
 
 Crop variants, part of the metric name: `fullframe224` (every whole frame resized to 224×224 —
 published LRS2/LRW numbers) and `facecrop` (syncnet_python's face-track crop, scale 0.4, 224×224).
-The name also carries the weights (`syncnet_v2`, or `syncnet_synthetic` on the synthetic protocol).
+The name also carries the weights (`syncnet_v2`, or `syncnet_synthetic` on the synthetic protocol) and,
+when it is not fp32, the SyncNet forward precision (`lse[fullframe224,syncnet_v2,bf16]`).
+
+`precompute(samples)` scores several clips with their windows sharing forward batches; `update(sample)`
+then takes that clip's result (equal to scoring it alone) and accumulates it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +26,16 @@ import torch
 from stfbench.errors import NoAudioError, StfbenchError
 from stfbench.metrics.base import Metric, ScoringSample
 from stfbench.metrics.facecrop import Detector, crop_track, track_boxes
-from stfbench.metrics.sync import SyncResult, evaluate_sync, resize_bgr224
+from stfbench.metrics.sync import (
+    SyncInput,
+    SyncResult,
+    check_precision,
+    clip_embeddings,
+    resize_bgr224,
+    sync_distances,
+    sync_input,
+    sync_scores,
+)
 
 VARIANTS = ("fullframe224", "facecrop")
 
@@ -41,11 +55,13 @@ class LSE(Metric):
         detector_label: str | None = None,
         crop_scale: float = 0.4,
         provenance: dict[str, Any] | None = None,
+        precision: str = "fp32",
     ) -> None:
         if variant not in VARIANTS:
             raise StfbenchError(f"unknown LSE variant {variant!r} (choose {', '.join(VARIANTS)})")
         if variant == "facecrop" and detector is None:
             raise StfbenchError("LSE facecrop needs a face detector")
+        check_precision(precision, device)
         self.net = net
         self.weights_label = weights_label
         self.device = device
@@ -56,6 +72,8 @@ class LSE(Metric):
         self.detector_label = detector_label
         self.crop_scale = crop_scale
         self.weights = provenance or {}
+        self.precision = precision
+        self.pending: dict[str, tuple[ScoringSample, SyncResult | StfbenchError]] = {}
         self.reset()
 
     needs_frames = True
@@ -66,7 +84,8 @@ class LSE(Metric):
 
     @property
     def name(self) -> str:
-        return f"lse[{self.variant},{self.weights_label}]"
+        precision = "" if self.precision == "fp32" else f",{self.precision}"
+        return f"lse[{self.variant},{self.weights_label}{precision}]"
 
     def lips(self, sample: ScoringSample) -> np.ndarray:
         """(T, 224, 224, 3) uint8 BGR SyncNet input frames of the sample's generated video."""
@@ -76,19 +95,39 @@ class LSE(Metric):
             return np.ascontiguousarray(crop_track(frames, boxes, self.crop_scale)[..., ::-1])
         return resize_bgr224(frames)
 
-    def score(self, sample: ScoringSample) -> SyncResult:
+    def sync_input(self, sample: ScoringSample) -> SyncInput:
+        """The clip's SyncNet input (NoAudioError, TooShortError, NoFaceError are the clip's failures)."""
         if sample.audio is None or len(sample.audio) == 0:
             raise NoAudioError("LSE needs the clip's audio", sample.clip_id)
-        return evaluate_sync(
-            self.net,
-            self.lips(sample),
-            sample.audio,
-            self.device,
-            self.vshift,
-            self.batch_size,
-            sample.sample_rate,
-            sample.clip_id,
-        )
+        return sync_input(self.lips(sample), sample.audio, self.device, sample.sample_rate, sample.clip_id)
+
+    def score_many(self, samples: Sequence[ScoringSample]) -> list[SyncResult | StfbenchError]:
+        """Each clip's result, or its failure, with the windows of all clips sharing forward batches."""
+        inputs: list[SyncInput | StfbenchError] = []
+        for sample in samples:
+            try:
+                inputs.append(self.sync_input(sample))
+            except StfbenchError as error:
+                inputs.append(error)
+        good = [x for x in inputs if isinstance(x, SyncInput)]
+        embeddings = iter(clip_embeddings(self.net, good, self.batch_size, self.precision))
+        return [
+            x
+            if isinstance(x, StfbenchError)
+            else sync_scores(sync_distances(*next(embeddings), self.vshift), self.vshift)
+            for x in inputs
+        ]
+
+    def score(self, sample: ScoringSample) -> SyncResult:
+        """The clip's result: the one `precompute` left for this very sample, else computed now."""
+        held = self.pending.pop(sample.clip_id, None)
+        (result,) = [held[1]] if held is not None and held[0] is sample else self.score_many([sample])
+        if isinstance(result, StfbenchError):
+            raise result
+        return result
+
+    def precompute(self, samples: Sequence[ScoringSample]) -> None:
+        self.pending = {s.clip_id: (s, r) for s, r in zip(samples, self.score_many(samples), strict=True)}
 
     def update(self, sample: ScoringSample) -> dict[str, float]:
         result = self.score(sample)
@@ -121,6 +160,8 @@ class LSE(Metric):
             "input": "BGR 0-255, 224x224"
             + (", cv2.resize INTER_LINEAR of the whole frame" if self.variant == "fullframe224" else ""),
             "aggregate": "mean over clips (av_offset: mean signed offset)",
+            "precision": self.precision
+            + {"fp32": "", "bf16": " (torch autocast bfloat16)", "fp16": " (torch autocast float16)"}[self.precision],
         }
         if self.variant == "facecrop":
             found.update(detector=self.detector_label, crop_scale=self.crop_scale)

@@ -174,6 +174,7 @@ def _build(name: str, config: MetricSettings, device: torch.device, weights: dic
                 "syncnet": weight.provenance(),
                 **({"detector": weights["s3fd"].provenance()} if "s3fd" in weights and detector else {}),
             },
+            c.precision,
         )
     if name == "lmd":
         from stfbench.metrics.lmd import LMD

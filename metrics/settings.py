@@ -49,14 +49,16 @@ class FidSettings:
 
 @dataclass
 class LseSettings:
-    """syncnet_python's evaluation: variant `fullframe224` or `facecrop`, weight id, ±vshift offsets."""
+    """syncnet_python's evaluation: variant `fullframe224` or `facecrop`, weight id, ±vshift offsets; a
+    `precision` other than fp32 is named in the metric (`lse[fullframe224,syncnet_v2,bf16]`)."""
 
     variant: str = "fullframe224"
     weights: str = "syncnet_v2"
     vshift: int = 15
-    batch_size: int = 20  # windows per forward pass (clips are batched up to this many windows too)
+    batch_size: int = 20  # windows per forward pass (consecutive clips' windows share batches)
     detector: str = "s3fd"  # facecrop only: `s3fd` (face-alignment S3FD weights) or `dlib-hog`
     crop_scale: float = 0.4
+    precision: str = "fp32"  # SyncNet forward: fp32, bf16 (autocast; CPU or CUDA) or fp16 (CUDA autocast)
 
 
 @dataclass

@@ -10,6 +10,8 @@ distance (↓), LSE-C = lower median − min (↑).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -17,12 +19,14 @@ import numpy as np
 import torch
 
 from stfbench.audio import syncnet_mfcc
-from stfbench.errors import TooShortError
+from stfbench.errors import StfbenchError, TooShortError
 
 SAMPLES_PER_FRAME = 640  # 16 kHz / 25 fps
 WINDOW_FRAMES = 5
 MFCC_PER_FRAME = 4
 MFCC_WINDOW = 20
+#: SyncNet forward precision → compute dtype: fp32, or torch autocast to bfloat16 / float16 (named in the metric).
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -78,11 +82,17 @@ def lip_windows(frames: torch.Tensor, start: int, stop: int) -> torch.Tensor:
     return frames.unfold(0, WINDOW_FRAMES, 1)[start:stop]
 
 
-def stacked_lips(windows: torch.Tensor) -> torch.Tensor:
-    """(B, H, W, 3, 5) uint8 window view → SyncNet lip input (B, 15, H, W) float 0–255, channels_last, channel
-    c·5 + t = colour c of frame t (`FoldedSyncNet.forward_lip_stacked`'s layout), in one gather + convert."""
-    batch = torch.empty(windows.shape, dtype=torch.float32, device=windows.device)  # (B, H, W, 3, 5)
-    batch.copy_(windows)
+def stacked_lips(windows: Sequence[torch.Tensor], dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(B_i, H, W, 3, 5) uint8 window views (of one or several clips) → SyncNet lip input (ΣB_i, 15, H, W)
+    0–255 in `dtype`, channels_last, channel c·5 + t = colour c of frame t (`forward_lip_stacked`'s layout),
+    in one gather + convert per view."""
+    batch = torch.empty(
+        (sum(len(w) for w in windows), *windows[0].shape[1:]), dtype=dtype, device=windows[0].device
+    )  # (B, H, W, 3, 5)
+    offset = 0
+    for view in windows:
+        batch[offset : offset + len(view)].copy_(view)
+        offset += len(view)
     return batch.flatten(3).permute(0, 3, 1, 2)  # (B, 15, H, W), channels_last strides
 
 
@@ -93,28 +103,79 @@ def mfcc_windows(mfcc: torch.Tensor, start: int, stop: int) -> torch.Tensor:
     return mfcc[:, index].permute(1, 0, 2).unsqueeze(1)  # (B, 1, 13, 20)
 
 
-@torch.no_grad()
-def syncnet_embeddings(
-    net: torch.nn.Module,
-    lips_bgr: np.ndarray,
-    mfcc: np.ndarray,
-    windows: int,
-    device: torch.device,
-    batch_size: int = 20,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Video and audio embeddings (N, E) of `windows` windows.
+def check_precision(precision: str, device: torch.device) -> None:
+    """StfbenchError unless `precision` is known and usable on `device` (fp16 autocast is CUDA only)."""
+    if precision not in PRECISIONS:
+        raise StfbenchError(f"unknown LSE precision {precision!r} (choose {', '.join(PRECISIONS)})")
+    if precision == "fp16" and device.type != "cuda":
+        raise StfbenchError("LSE precision fp16 needs a CUDA device (use bf16 on CPU)")
 
-    lips_bgr: (T, 224, 224, 3) uint8 BGR; mfcc: (13, T_mfcc). `net` is a `SyncNet` or `FoldedSyncNet`
-    (both take the stacked (B, 15, H, W) lip input).
-    """
-    frames = torch.from_numpy(lips_bgr).to(device)  # (T, 224, 224, 3) uint8
-    cc = torch.from_numpy(np.ascontiguousarray(mfcc)).to(device).float()  # (13, T_mfcc)
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """The autocast context of an LSE precision: `fp32` none, `bf16` / `fp16` torch autocast to that dtype."""
+    check_precision(precision, device)
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=PRECISIONS[precision])
+
+
+@dataclass
+class SyncInput:
+    """One clip's SyncNet input: frames (T, 224, 224, 3) uint8 BGR and MFCC (13, T_mfcc) float tensors on the
+    network's device, and the number of windows scored."""
+
+    frames: torch.Tensor
+    mfcc: torch.Tensor
+    windows: int
+
+
+def sync_input(
+    lips_bgr: np.ndarray, audio: np.ndarray, device: torch.device, sample_rate: int = 16000, clip_id: str | None = None
+) -> SyncInput:
+    """(T, 224, 224, 3) uint8 BGR frames and float32 audio → `SyncInput` (TooShortError below one window)."""
+    windows = num_windows(len(lips_bgr), len(audio))
+    if windows < 1:
+        raise TooShortError(
+            f"LSE needs at least 6 frames of video and audio, got {len(lips_bgr)} frames / "
+            f"{len(audio) / sample_rate:.2f} s audio",
+            clip_id,
+        )
+    frames = torch.from_numpy(np.ascontiguousarray(lips_bgr)).to(device)  # (T, 224, 224, 3) uint8
+    mfcc = torch.from_numpy(syncnet_mfcc(audio, sample_rate)).to(device).float()  # (13, T_mfcc)
+    return SyncInput(frames, mfcc, windows)
+
+
+@torch.no_grad()
+def clip_embeddings(
+    net: torch.nn.Module, clips: Sequence[SyncInput], batch_size: int = 20, precision: str = "fp32"
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Video and audio embeddings ((N_i, E), (N_i, E)) float32 of every clip. The windows of consecutive clips
+    share forward batches of `batch_size`; `net` is a `SyncNet` or `FoldedSyncNet` (stacked lip input)."""
+    if not clips:
+        return []
+    device = clips[0].frames.device
+    batches: list[list[tuple[int, int, int]]] = [[]]  # per batch: (clip, first window, end window)
+    filled = 0
+    for index, clip in enumerate(clips):
+        start = 0
+        while start < clip.windows:
+            if filled == batch_size:
+                batches.append([])
+                filled = 0
+            stop = min(clip.windows, start + batch_size - filled)
+            batches[-1].append((index, start, stop))
+            filled += stop - start
+            start = stop
     video, audio = [], []
-    for start in range(0, windows, batch_size):
-        stop = min(windows, start + batch_size)
-        video.append(net.forward_lip_stacked(stacked_lips(lip_windows(frames, start, stop))))
-        audio.append(net.forward_aud(mfcc_windows(cc, start, stop)))
-    return torch.cat(video), torch.cat(audio)
+    with autocast(device, precision):  # checks `precision` first
+        for batch in batches:
+            # (B, 15, H, W) already in the autocast dtype: the first convolution casts nothing
+            lips = stacked_lips([lip_windows(clips[i].frames, a, b) for i, a, b in batch], PRECISIONS[precision])
+            mfcc = torch.cat([mfcc_windows(clips[i].mfcc, a, b) for i, a, b in batch])  # (B, 1, 13, 20)
+            video.append(net.forward_lip_stacked(lips).float())  # (B, E)
+            audio.append(net.forward_aud(mfcc).float())  # (B, E)
+    counts = [clip.windows for clip in clips]
+    return list(zip(torch.cat(video).split(counts), torch.cat(audio).split(counts), strict=True))
 
 
 def evaluate_sync(
@@ -126,15 +187,10 @@ def evaluate_sync(
     batch_size: int = 20,
     sample_rate: int = 16000,
     clip_id: str | None = None,
+    precision: str = "fp32",
 ) -> SyncResult:
     """Full per-clip evaluation: MFCC, windows, embeddings, distances over ±vshift, scores."""
-    windows = num_windows(len(lips_bgr), len(audio))
-    if windows < 1:
-        raise TooShortError(
-            f"LSE needs at least 6 frames of video and audio, got {len(lips_bgr)} frames / "
-            f"{len(audio) / sample_rate:.2f} s audio",
-            clip_id,
-        )
-    mfcc = syncnet_mfcc(audio, sample_rate)
-    video, aud = syncnet_embeddings(net, lips_bgr, mfcc, windows, device, batch_size)
+    ((video, aud),) = clip_embeddings(
+        net, [sync_input(lips_bgr, audio, device, sample_rate, clip_id)], batch_size, precision
+    )
     return sync_scores(sync_distances(video, aud, vshift), vshift)

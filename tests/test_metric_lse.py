@@ -10,9 +10,11 @@ import torch
 from python_speech_features import mfcc
 
 from stfbench.audio import syncnet_mfcc, to_int16_values
-from stfbench.errors import TooShortError, WeightsError
+from stfbench.errors import StfbenchError, TooShortError, WeightsError
 from stfbench.metrics.networks.syncnet import FoldedSyncNet, SyncNet, load_syncnet
 from stfbench.metrics.sync import (
+    SyncInput,
+    clip_embeddings,
     evaluate_sync,
     lip_windows,
     num_windows,
@@ -20,7 +22,6 @@ from stfbench.metrics.sync import (
     stacked_lips,
     sync_distances,
     sync_scores,
-    syncnet_embeddings,
 )
 
 
@@ -165,16 +166,16 @@ def test_batches_built_from_uint8_equal_the_float_stack_and_the_reference_networ
     lips = rng.integers(0, 256, (12, 224, 224, 3), dtype=np.uint8)
     frames = torch.from_numpy(lips).permute(0, 3, 1, 2).float()  # (T, 3, H, W): the previous construction
     old = torch.stack([frames[2 + t : 6 + t] for t in range(5)], dim=2)  # (4, 3, 5, H, W)
-    new = stacked_lips(lip_windows(torch.from_numpy(lips), 2, 6))  # (4, 15, H, W)
+    new = stacked_lips([lip_windows(torch.from_numpy(lips), 2, 6)])  # (4, 15, H, W)
     assert new.is_contiguous(memory_format=torch.channels_last)
     assert torch.equal(new, old.flatten(1, 2))
     model = _randomised(0.125)
-    mfcc_in = rng.normal(size=(13, 60)).astype(np.float32) * 10
-    ref_video, ref_audio = syncnet_embeddings(model, lips, mfcc_in, 8, torch.device("cpu"), batch_size=3)
+    clip = SyncInput(torch.from_numpy(lips), torch.randn(13, 60) * 10, 8)
+    ((ref_video, ref_audio),) = clip_embeddings(model, [clip], batch_size=3)
     with torch.no_grad():
         direct = model.forward_lip(torch.stack([frames[t : t + 8] for t in range(5)], dim=2))  # (8, E)
     torch.testing.assert_close(ref_video, direct, rtol=1e-5, atol=1e-5 * direct.abs().max().item())
-    video, audio = syncnet_embeddings(FoldedSyncNet(model), lips, mfcc_in, 8, torch.device("cpu"), batch_size=3)
+    ((video, audio),) = clip_embeddings(FoldedSyncNet(model), [clip], batch_size=3)
     torch.testing.assert_close(video, ref_video, rtol=1e-5, atol=1e-5 * ref_video.abs().max().item())
     torch.testing.assert_close(audio, ref_audio, rtol=1e-5, atol=1e-5 * ref_audio.abs().max().item())
 
@@ -207,3 +208,64 @@ def test_facecrop_variant_tracks_the_face_and_crops_like_run_pipeline():
     audio = (0.1 * np.random.default_rng(0).normal(size=7 * 640)).astype(np.float32)
     values = metric.update(ScoringSample("a", frames, audio=audio, pred_frames=frames))
     assert set(values) == {"lse_c", "lse_d", "av_offset"} and metric.name == "lse[facecrop,random]"
+
+
+def _lse_samples(seed: int, lengths: list[int]) -> list:
+    from stfbench.metrics import ScoringSample
+
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (1, 48, 48, 3))
+    samples = []
+    for i, length in enumerate(lengths):
+        frames = np.clip(base + rng.integers(-40, 41, (length, 48, 48, 3)), 0, 255).astype(np.uint8)
+        audio = (0.1 * rng.normal(size=length * 640)).astype(np.float32)
+        samples.append(ScoringSample(f"c{i}", frames, pred_frames=frames, audio=audio))
+    return samples
+
+
+def test_clips_batched_together_score_as_each_clip_alone_and_fail_alone():
+    from stfbench.errors import NoAudioError
+    from stfbench.metrics.lse import LSE
+
+    metric = LSE(FoldedSyncNet(_randomised(0.125)), "random", torch.device("cpu"), batch_size=7)
+    samples = _lse_samples(6, [12, 5, 9, 30, 8])  # 5 frames: too short
+    samples.insert(2, type(samples[0])("silent", samples[0].pred_crops, pred_frames=samples[0].pred_frames))
+    alone = {}
+    for sample in samples:
+        try:
+            alone[sample.clip_id] = metric.score(sample)
+        except StfbenchError as error:
+            alone[sample.clip_id] = error
+    batched = dict(zip([s.clip_id for s in samples], metric.score_many(samples), strict=True))
+    assert isinstance(batched["c1"], TooShortError) and isinstance(batched["silent"], NoAudioError)
+    for clip_id in ("c0", "c2", "c3", "c4"):
+        one, many = alone[clip_id], batched[clip_id]
+        assert (many.av_offset, many.windows) == (one.av_offset, one.windows)
+        np.testing.assert_allclose(many.mean_dists, one.mean_dists, rtol=1e-5)
+    metric.precompute(samples)  # update() takes the precomputed results; statistics move only in update()
+    assert metric.clips == 0
+    values = {}
+    for sample in samples:
+        try:
+            values[sample.clip_id] = metric.update(sample)
+        except StfbenchError:
+            pass
+    assert set(values) == {"c0", "c2", "c3", "c4"} and metric.clips == 4 and not metric.pending
+    assert values["c3"]["lse_d"] == pytest.approx(alone["c3"].lse_d, rel=1e-5)
+
+
+def test_bf16_precision_is_named_and_close_to_fp32():
+    from stfbench.metrics.lse import LSE
+
+    net = FoldedSyncNet(_randomised(0.25))
+    fp32 = LSE(net, "random", torch.device("cpu"))
+    bf16 = LSE(net, "random", torch.device("cpu"), precision="bf16")
+    assert fp32.name == "lse[fullframe224,random]" and bf16.name == "lse[fullframe224,random,bf16]"
+    assert bf16.settings()["precision"].startswith("bf16")
+    with pytest.raises(StfbenchError, match="CUDA"):
+        LSE(net, "random", torch.device("cpu"), precision="fp16")
+    for sample in _lse_samples(7, [40, 25]):
+        exact, reduced = fp32.score(sample), bf16.score(sample)
+        np.testing.assert_allclose(reduced.mean_dists, exact.mean_dists, rtol=0.02)
+        assert reduced.lse_d == pytest.approx(exact.lse_d, rel=0.02)
+        assert abs(reduced.lse_c - exact.lse_c) < 0.05 * exact.lse_d
