@@ -34,6 +34,7 @@ class ScoringSample:
     audio: np.ndarray | None = None  # (N,) float32 driving audio
     fps: float = 25.0
     sample_rate: int = 16000
+    paired_mask: np.ndarray | None = None  # (T,) bool: frames the paired metrics compare (None = all)
 
 
 class Metric(ABC):
@@ -81,12 +82,16 @@ class Metric(ABC):
 
 
 def paired_crops(sample: ScoringSample, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """(gt, pred) crops of equal shape, or MismatchError naming the clip."""
+    """(gt, pred) crops of equal shape, restricted to `sample.paired_mask`, or MismatchError naming the clip."""
     if sample.gt_crops is None:
         raise MismatchError(f"{metric} needs ground-truth crops and none were given", sample.clip_id)
     gt, pred = sample.gt_crops, sample.pred_crops
     if gt.shape != pred.shape:
         raise MismatchError(f"{metric}: generated {pred.shape} and ground truth {gt.shape} differ", sample.clip_id)
+    if sample.paired_mask is not None:
+        if sample.paired_mask.shape != (len(gt),) or not sample.paired_mask.any():
+            raise MismatchError(f"{metric}: the paired-frame mask leaves no frame to compare", sample.clip_id)
+        gt, pred = gt[sample.paired_mask], pred[sample.paired_mask]
     return gt, pred
 
 

@@ -127,7 +127,9 @@ def _build(data: dict[str, Any], path: Path) -> Protocol:
         ),
         pairing=pairing_spec,
         reference=ReferenceSpec(
-            rule=reference.choice("rule", REFERENCE_RULES), seed=reference.get("seed", int, default=0)
+            rule=reference.choice("rule", REFERENCE_RULES),
+            seed=reference.get("seed", int, default=0),
+            exclude_from_paired_metrics=reference.get("exclude_from_paired_metrics", bool, default=False),
         ),
         metrics=MetricSettings(
             names=names,

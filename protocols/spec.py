@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from stfbench.errors import ProtocolError
 from stfbench.hashing import sha256_json
 
 DATASETS = ("lrs2", "lrw", "synthetic")
@@ -71,10 +72,23 @@ class PairingSpec:
 @dataclass(frozen=True)
 class ReferenceSpec:
     """Which frame supplies identity for output frame t: `same-frame` (t), `first-frame` (0) or
-    `seeded-frame` (one frame per clip drawn from SHA-256(seed, item id))."""
+    `seeded-frame` (one frame per clip drawn from SHA-256(seed, item id)).
+
+    `exclude_from_paired_metrics`: the paired per-frame metrics (PSNR, SSIM, LMD, LPIPS) skip the output
+    frames whose target *is* the reference frame — the model was handed that ground-truth frame as input,
+    so scoring it rewards copying (the `static` control would score PSNR = ∞ there). Only for the
+    single-frame rules; LSE and FID always see every frame."""
 
     rule: str
     seed: int = 0
+    exclude_from_paired_metrics: bool = False
+
+    def __post_init__(self) -> None:
+        if self.exclude_from_paired_metrics and self.rule == "same-frame":
+            raise ProtocolError(
+                "[reference] exclude_from_paired_metrics needs a single reference frame per clip "
+                "(rule first-frame or seeded-frame); with same-frame every frame would be excluded"
+            )
 
     def indices(self, item_id: str, num_frames: int) -> np.ndarray:
         """(num_frames,) int64 reference frame index for every output frame."""

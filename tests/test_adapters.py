@@ -131,3 +131,20 @@ def test_controls_through_the_runner(tmp_path: Path) -> None:
     assert means["ground-truth"]["psnr"] == float("inf") and means["ground-truth"]["ssim"] == pytest.approx(1.0)
     assert means["static"]["ssim"] < 0.5
     assert means["shifted-audio"]["ssim"] == pytest.approx(1.0)
+
+
+def test_excluding_the_reference_frame_keeps_static_psnr_finite(tmp_path: Path) -> None:
+    """The static control copies the reference frame, so that one frame equals its target (PSNR ∞); a
+    protocol with `exclude_from_paired_metrics` scores the other frames only and gets a finite PSNR."""
+    psnr, per_clip = {}, {}
+    for exclude in (False, True):
+        out = tmp_path / str(exclude)
+        config = RunConfig(model="static", dataset="fake", out_dir=out, show_progress=False)
+        protocol = fake_protocol(names=("psnr",), reference="seeded-frame", exclude_reference=exclude)
+        run_benchmark(config, adapter=load_adapter("static"), metrics_factory=fake_metrics_factory,
+                      protocol=protocol, clips=FakeClips())  # fmt: skip
+        psnr[exclude] = RunStore(out).read_summary()["metrics"]["psnr"]["mean"]
+        per_clip[exclude] = [record["metrics"]["psnr"] for record in RunStore(out).read_records()]
+    assert psnr[False] == float("inf")
+    assert np.isfinite(psnr[True]) and 0 < psnr[True] < 60
+    assert all(np.isfinite(v) for v in per_clip[True]) and all(v == float("inf") for v in per_clip[False])

@@ -282,3 +282,13 @@ def test_cli_protocols_list_and_show() -> None:
     assert shown.exit_code == 0
     content = json.loads(shown.output)
     assert content["hash"] == load_protocol("lrw").hash and content["clip_list"]["count"] == 25000
+
+
+def test_reference_exclusion_needs_a_single_reference_frame(tmp_path: Path) -> None:
+    text = (PROTOCOL_DIR / "synthetic.toml").read_text()
+    assert "exclude_from_paired_metrics = true" in text
+    assert load_protocol("synthetic").reference.exclude_from_paired_metrics
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('rule = "seeded-frame"', 'rule = "same-frame"'))
+    with pytest.raises(ProtocolError, match=r"bad\.toml.*exclude_from_paired_metrics"):
+        load_protocol(bad)

@@ -6,7 +6,8 @@
   floor(80·t/fps) lies inside the spectrogram) — adapters pad or clamp windows that run over the end;
   the target crops, boxes and source frames are looped (index t mod T_video) or trimmed to T.
 - Reference: the protocol's rule (`ReferenceSpec.indices`: `first-frame`, `seeded-frame`, `same-frame`)
-  over the target's frames, looped like the target.
+  over the target's frames, looped like the target. With `exclude_from_paired_metrics` the output frames
+  whose target is the reference frame itself are left out of the paired metrics (`paired_mask`).
 """
 
 from __future__ import annotations
@@ -73,3 +74,12 @@ def build_request(
         },
     )
     return request, frame_index
+
+
+def paired_mask(protocol: Any, item_id: str, frame_index: np.ndarray, num_target: int) -> np.ndarray | None:
+    """(T,) bool, False where output frame t's target is the clip's reference frame — or None when the
+    protocol scores every frame."""
+    if not protocol.reference.exclude_from_paired_metrics:
+        return None
+    ref_index = protocol.reference.indices(item_id, num_target)  # (T_video,)
+    return frame_index != ref_index[frame_index]

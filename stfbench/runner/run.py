@@ -28,7 +28,7 @@ from stfbench.errors import ModelError, StfbenchError
 from stfbench.provenance import base_provenance, now_iso
 from stfbench.runner.clips import ProtocolClips
 from stfbench.runner.config import RunConfig
-from stfbench.runner.requests import build_request, clip_seed
+from stfbench.runner.requests import build_request, clip_seed, paired_mask
 from stfbench.runner.store import RunStore
 from stfbench.runner.summary import summarize
 
@@ -206,6 +206,7 @@ class _ClipScorer:
             clip_id=item.item_id,
             pred_crops=crops,
             gt_crops=request.target_crops if reconstruction else None,
+            paired_mask=paired_mask(self.protocol, item.item_id, frame_index, len(target.crops)),
             pred_frames=frames,
             audio=request.audio,
             fps=request.fps,
