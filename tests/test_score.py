@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from stfbench.cli import app
@@ -84,3 +85,36 @@ def test_score_resume_does_not_redo_or_double_count(tmp_path):
     assert resumed["psnr"] == first["psnr"]
     (out / "clips.jsonl").write_text("\n".join(lines[:-3]) + "\n")
     assert CliRunner().invoke(app, [*args, "--resume"]).exit_code != 0  # statistics would be counted twice
+
+
+def test_score_lse_batches_clips_as_scored_alone_names_precision_and_fails_per_clip(tmp_path):
+    from stfbench.media import read_clip
+    from stfbench.metrics import ScoringSample, build_metrics
+
+    pred = tmp_path / "pred"
+    rng = np.random.default_rng(3)
+    for i, frames in enumerate((14, 5, 11, 9)):  # 5 frames: too short for one LSE window
+        audio = (0.1 * rng.normal(size=frames * 640)).astype(np.float32)
+        write_clip(pred / f"{i:05d}.mkv", _clip(20 + i, frames=frames), audio)
+    write_clip(pred / "00004.mkv", _clip(24, frames=9), None)  # no audio
+    settings = {"lse": {"weights": "syncnet_synthetic"}}
+    (alone,) = build_metrics("lse", settings, "cpu")
+    for precision in ("fp32", "bf16"):
+        out = tmp_path / precision
+        args = ["--metrics", "lse", "--lse-weights", "syncnet_synthetic", "--lse-precision", precision]
+        result = CliRunner().invoke(app, ["score", "--pred", str(pred), "--out", str(out), *args])
+        assert result.exit_code == 0, result.output
+        summary = json.loads((out / "summary.json").read_text())
+        records = {r["clip_id"]: r for r in map(json.loads, (out / "clips.jsonl").read_text().splitlines())}
+        assert summary["failures"] == {"too-short": 1, "no-audio": 1} and summary["n_scored"] == 3
+        assert records["00001"]["status"] == "too-short" and records["00004"]["status"] == "no-audio"
+        name = "lse[fullframe224,syncnet_synthetic" + ("]" if precision == "fp32" else ",bf16]")
+        assert summary["metric_names"]["lse_c"] == name
+        assert summary["provenance"]["settings"]["lse"]["precision"] == precision
+    for clip_id in ("00000", "00002", "00003"):
+        clip = read_clip(pred / f"{clip_id}.mkv")
+        own = alone.score(ScoringSample(clip_id, clip.frames, pred_frames=clip.frames, audio=clip.audio))
+        batched = json.loads((tmp_path / "fp32" / "clips.jsonl").read_text().splitlines()[int(clip_id)])["metrics"]
+        assert batched["av_offset"] == own.av_offset
+        assert batched["lse_d"] == pytest.approx(own.lse_d, rel=1e-5)
+        assert batched["lse_c"] == pytest.approx(own.lse_c, rel=1e-5, abs=1e-5)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,9 @@ def score(
     protocol: str = typer.Option(None, "--protocol", help="Take metric settings from this protocol (e.g. synthetic)."),
     lse_variant: str = typer.Option(None, "--lse-variant", help="fullframe224 (default) or facecrop."),
     lse_weights: str = typer.Option(None, "--lse-weights", help="SyncNet weight id (syncnet_v2, syncnet_synthetic)."),
+    lse_precision: str = typer.Option(
+        None, "--lse-precision", help="SyncNet precision: fp32 (default), bf16, fp16 (CUDA); named in the metric."
+    ),
     lmd_backend: str = typer.Option(None, "--lmd-backend", help="dlib (default) or fan."),
     fid_frame_step: int = typer.Option(None, "--fid-frame-step", help="Use every k-th frame for FID."),
     gt_stats: Path = typer.Option(None, "--gt-stats", help="Precomputed ground-truth FID statistics (.npz)."),
@@ -70,7 +73,7 @@ def score(
         raise StfbenchError(
             f"--gt is required for {', '.join(sorted(set(names) & NEEDS_GT))} (only lse works without it)"
         )
-    settings = _settings(protocol, lse_variant, lse_weights, lmd_backend, fid_frame_step, gt_stats)
+    settings = _settings(protocol, lse_variant, lse_weights, lse_precision, lmd_backend, fid_frame_step, gt_stats)
     torch_device = resolve_device(device)
     unavailable = {}
     if protocol == "synthetic" and "fid" in names:  # the synthetic protocol reports FID as n/a without Inception
@@ -96,7 +99,9 @@ def score(
     print_summary(summary)
 
 
-def _settings(protocol, lse_variant, lse_weights, lmd_backend, fid_frame_step, gt_stats) -> dict[str, Any]:
+def _settings(
+    protocol, lse_variant, lse_weights, lse_precision, lmd_backend, fid_frame_step, gt_stats
+) -> dict[str, Any]:
     from stfbench.metrics import MetricSettings
 
     base: dict[str, Any] = {}
@@ -108,6 +113,7 @@ def _settings(protocol, lse_variant, lse_weights, lmd_backend, fid_frame_step, g
     overrides = {
         ("lse", "variant"): lse_variant,
         ("lse", "weights"): lse_weights,
+        ("lse", "precision"): lse_precision,
         ("lmd", "backend"): lmd_backend,
         ("fid", "frame_step"): fid_frame_step,
         ("fid", "gt_stats"): str(gt_stats) if gt_stats else None,
@@ -125,7 +131,13 @@ def _plain(settings) -> dict[str, Any]:
 
 
 class ScoreRun:
-    """Scores clip pairs one by one, saving statistics then the record after each (resumable)."""
+    """Scores clip pairs in order, saving statistics then the record after each (resumable). Clips are decoded
+    in groups of `group_size` (the next group in a background thread) and each metric may `precompute` a
+    whole group (LSE: windows of the group's clips share forward batches); statistics still move clip by clip.
+    A record's `seconds` is the clip's own scoring time plus an equal share of its group's precompute time."""
+
+    #: Clips per group when a metric precomputes groups (LSE); 1 otherwise.
+    group_size = 8
 
     def __init__(
         self,
@@ -180,26 +192,48 @@ class ScoreRun:
     def run(self) -> dict[str, Any]:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from stfbench.metrics.base import Metric
+
         todo = [(i, p) for i, p in enumerate(self.pairs) if p.key not in self.done]
+        size = self.group_size if any(type(m).precompute is not Metric.precompute for m in self.metrics) else 1
+        groups = [todo[start : start + size] for start in range(0, len(todo), size)]
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       transient=True) as progress:  # fmt: skip
             task = progress.add_task("scoring", total=len(todo))
-            with ThreadPoolExecutor(max_workers=1) as loader:  # decode the next clip while this one is scored
-                pending = loader.submit(self._load, todo[0][1]) if todo else None
-                for position, (index, pair) in enumerate(todo):
-                    loaded = pending
-                    if position + 1 < len(todo):
-                        pending = loader.submit(self._load, todo[position + 1][1])
-                    self.score_one(index, pair, loaded)
-                    progress.advance(task)
+            with ThreadPoolExecutor(max_workers=1) as loader:  # decode the next group while this one is scored
+                pending = loader.submit(self._load_group, groups[0]) if groups else None
+                for position, group in enumerate(groups):
+                    loaded = pending.result()
+                    if position + 1 < len(groups):
+                        pending = loader.submit(self._load_group, groups[position + 1])
+                    started = time.perf_counter()
+                    samples = [s for s in loaded if not isinstance(s, StfbenchError)]
+                    for metric in self.metrics:
+                        metric.precompute(samples)
+                    share = (time.perf_counter() - started) / len(group)
+                    for (index, pair), sample in zip(group, loaded, strict=True):
+                        self.score_one(index, pair, sample, share)
+                        progress.advance(task)
         return self.finish()
 
-    def score_one(self, index: int, pair, loaded: Future | None = None) -> dict[str, Any]:
+    def _load_group(self, group: list) -> list:
+        """Each pair's ScoringSample, or its StfbenchError."""
+        loaded: list = []
+        for _, pair in group:
+            try:
+                loaded.append(self._load(pair))
+            except StfbenchError as error:
+                loaded.append(error)
+        return loaded
+
+    def score_one(self, index: int, pair, sample, shared_seconds: float = 0.0) -> dict[str, Any]:
+        """Score and record one clip; `sample` is its ScoringSample or the StfbenchError loading it raised."""
         started = time.perf_counter()
         record: dict[str, Any] = {"clip_id": pair.key, "index": index, "pred": _str(pair.pred), "gt": _str(pair.gt)}
         saved = [copy.deepcopy(m.state_dict()) for m in self.metrics]
         try:
-            sample = loaded.result() if loaded is not None else self._load(pair)
+            if isinstance(sample, StfbenchError):
+                raise sample
             values = self._values(sample)
             frames = len(sample.pred_crops)
             record.update(status="ok", reason=None, metrics=values, frames=frames)
@@ -207,7 +241,7 @@ class ScoreRun:
             record.update(status=error.status, reason=str(error).splitlines()[0], metrics={})
             for metric, state in zip(self.metrics, saved, strict=True):  # leave no partial statistics
                 _reset(metric, state)
-        record["seconds"] = round(time.perf_counter() - started, 3)
+        record["seconds"] = round(time.perf_counter() - started + shared_seconds, 3)
         self.done.add(pair.key)
         self.store.save_state(
             {
