@@ -50,12 +50,15 @@ class ModelConfig:
     fusion_dropout: float = 0.5
     train_lip_source: str = "value-recalled"  # Î_G input: "value-recalled" (released code) or "raw" (paper)
     mel_offset_frames: int = -1  # generator mel window starts this many frames before its frame (released code)
+    memory_init: str = "random"  # slots ~ N(0, 0.5²) (released code) or "data": projected features of a batch
 
     def __post_init__(self) -> None:
         if self.image_size % 32 or self.image_size < 64:
             raise StfbenchError(f"image_size {self.image_size}: must be a multiple of 32 and at least 64")
         if self.slots < 0:
             raise StfbenchError(f"--slots {self.slots}: must be 0 (memory off) or a positive slot count")
+        if self.memory_init not in ("random", "data"):
+            raise StfbenchError(f"memory_init {self.memory_init!r}: use 'random' or 'data'")
         if self.train_lip_source not in ("value-recalled", "raw"):
             raise StfbenchError(f"train_lip_source {self.train_lip_source!r}: use 'value-recalled' or 'raw'")
         if len(self.decoder_channels) != len(self.face_channels) + 1:

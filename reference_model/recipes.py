@@ -23,7 +23,7 @@ from stfbench.reference_model.checkpoint import load_checkpoint, module_state
 from stfbench.reference_model.config import ExpertConfig, LossConfig, ModelConfig, TrainConfig, expert_preset, from_dict
 from stfbench.reference_model.data import TrainingClip, from_unit_range, sample_expert_batch, sample_generator_batch
 from stfbench.reference_model.discriminator import QualityDiscriminator
-from stfbench.reference_model.generator import SyncTalkFace
+from stfbench.reference_model.generator import SyncTalkFace, mask_upper_half
 from stfbench.reference_model.losses import (
     av_sync_loss,
     gan_discriminator_loss,
@@ -61,6 +61,14 @@ def load_expert(path: str | Path | None, image_size: int) -> tuple[ColorSyncNet,
             f"expert works at {expert.config.image_size}×{expert.config.image_size}, the model at {image_size}", path
         )
     return freeze(expert), sha256_file(path)
+
+
+def lip_encoder_windows(window: torch.Tensor) -> torch.Tensor:
+    """The lip encoder's input for targets t … t+4 of (B, 9, 3, H, W) windows: frames l−2 … l+2 of each
+    target l, (N = B·5, 3, 5, H, W)."""
+    _, _, c, h, width = window.shape
+    stacked = torch.stack([window[:, k : k + 5] for k in range(5)], dim=1)  # (B, 5, 5, 3, H, W)
+    return stacked.reshape(-1, 5, c, h, width).permute(0, 2, 1, 3, 4)
 
 
 class SyncTalkFaceTask(TrainingTask):
@@ -112,13 +120,29 @@ class SyncTalkFaceTask(TrainingTask):
     def extra_state(self) -> dict[str, Any]:
         return {"expert_sha256": self.expert_sha256}
 
+    def initialize(self, rng: np.random.Generator) -> None:
+        """`memory_init = "data"`: slots from the encoders' features of S training frames (BatchNorm in
+        training mode as in a step; running statistics left untouched)."""
+        memory = self.generator.memory
+        if memory is None or self.model_config.memory_init != "data":
+            return
+        batch = sample_generator_batch(self.clips, rng, -(-memory.slots // 5))
+        lip_windows = lip_encoder_windows(batch["window"])  # (N, 3, 5, H, W)
+        device = memory.key.device
+        buffers = {name: value.clone() for name, value in self.generator.named_buffers()}
+        self.generator.train()
+        with torch.no_grad():
+            audio = self.generator.audio_encoder(batch["mels"].reshape(-1, 1, 80, 16).to(device))  # (N, E)
+            lip = self.generator.lip_encoder(mask_upper_half(lip_windows.to(device)))  # (N, E)
+        self.generator.load_state_dict({**self.generator.state_dict(), **buffers})
+        memory.initialize_from(audio[: memory.slots], lip[: memory.slots])
+
     def training_step(self, batch: dict[str, torch.Tensor], trainer: Trainer) -> dict[str, float]:
         w = self.loss
         window = batch["window"]  # (B, 9, 3, H, W)
         b, _, c, h, width = window.shape
         target = window[:, 2:7].reshape(-1, c, h, width)  # (N=B·5, 3, H, W)
-        lip_windows = torch.stack([window[:, k : k + 5] for k in range(5)], dim=1)  # (B, 5, 5, 3, H, W)
-        lip_windows = lip_windows.reshape(-1, 5, c, h, width).permute(0, 2, 1, 3, 4)  # (N, 3, 5, H, W)
+        lip_windows = lip_encoder_windows(window)  # (N, 3, 5, H, W)
         with trainer.autocast():
             out = trainer.net("generator")(
                 batch["mels"].reshape(-1, 1, 80, 16),

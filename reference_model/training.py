@@ -68,6 +68,9 @@ class TrainingTask(ABC):
         """Anything else a checkpoint should carry (e.g. the expert's SHA-256)."""
         return {}
 
+    def initialize(self, rng: np.random.Generator) -> None:  # noqa: B027 (optional hook, default: nothing)
+        """Data-dependent initialisation before the first step of a fresh run (never on resume)."""
+
 
 def seed_everything(seed: int) -> None:
     """Seed python, numpy and torch, and make CPU kernels deterministic."""
@@ -209,7 +212,8 @@ class Trainer:
     def run(self, show_progress: bool = True) -> dict[str, float]:
         """Train until `train.steps`; returns the last validation numbers."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.resume()
+        if not self.resume():
+            self.task.initialize(np.random.default_rng([self.train.seed, 2**32 - 1]))  # same on every rank
         running: dict[str, float] = {}
         validation: dict[str, float] = {}
         started = time.perf_counter()

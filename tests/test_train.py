@@ -16,7 +16,9 @@ from stfbench.reference_model.checkpoint import export_inference, load_checkpoin
 from stfbench.reference_model.config import LossConfig, RunInfo, TrainConfig, expert_preset, model_preset
 from stfbench.reference_model.data import TrainingClip, sample_expert_batch, sample_generator_batch
 from stfbench.reference_model.inference import load_generator
-from stfbench.reference_model.recipes import ExpertTask, SyncTalkFaceTask
+from stfbench.reference_model.generator import mask_upper_half
+from stfbench.reference_model.memory import address
+from stfbench.reference_model.recipes import ExpertTask, SyncTalkFaceTask, lip_encoder_windows
 from stfbench.reference_model.syncnet import ColorSyncNet, freeze
 from stfbench.reference_model.training import Trainer, seed_everything
 
@@ -36,11 +38,12 @@ def _clips(count: int = 2, frames: int = 16, size: int = 64) -> list[TrainingCli
     return clips
 
 
-def _task(slots: int = 8, with_expert: bool = True) -> SyncTalkFaceTask:
+def _task(slots: int = 8, with_expert: bool = True, memory_init: str = "random") -> SyncTalkFaceTask:
     seed_everything(0)
     expert = freeze(ColorSyncNet(expert_preset("micro"))) if with_expert else None
     loss = LossConfig() if with_expert else LossConfig(av_sync=0.0)
-    return SyncTalkFaceTask(model_preset("micro", slots=slots), loss, _clips(), _clips(1), expert, "0" * 64)
+    model = model_preset("micro", slots=slots, memory_init=memory_init)
+    return SyncTalkFaceTask(model, loss, _clips(), _clips(1), expert, "0" * 64)
 
 
 def _log(run_dir) -> list[dict]:
@@ -76,16 +79,16 @@ def test_short_training_lowers_l1_and_align_loss(tmp_path):
         assert np.mean([r[key] for r in last]) < 0.7 * np.mean([r[key] for r in first]), key
 
 
-def test_resume_equals_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("memory_init", ["random", "data"])
+def test_resume_equals_uninterrupted_run(tmp_path, memory_init):
     train = TrainConfig(steps=4, batch_size=2, log_every=1, checkpoint_every=2)
-    straight = Trainer(_task(), train, tmp_path / "a", torch.device("cpu"), RunInfo())
+    straight = Trainer(_task(memory_init=memory_init), train, tmp_path / "a", torch.device("cpu"), RunInfo())
     straight.run(show_progress=False)
-    half = Trainer(
-        _task(), TrainConfig(**{**train.__dict__, "steps": 2}), tmp_path / "b", torch.device("cpu"), RunInfo()
-    )
+    half_config = TrainConfig(**{**train.__dict__, "steps": 2})
+    half = Trainer(_task(memory_init=memory_init), half_config, tmp_path / "b", torch.device("cpu"), RunInfo())
     half.run(show_progress=False)
     torch.manual_seed(123)  # a different global RNG state: the checkpoint must restore it
-    resumed = Trainer(_task(), train, tmp_path / "b", torch.device("cpu"), RunInfo())
+    resumed = Trainer(_task(memory_init=memory_init), train, tmp_path / "b", torch.device("cpu"), RunInfo())
     resumed.run(show_progress=False)
     assert resumed.step == 4
     for key, value in straight.task.generator.state_dict().items():
@@ -95,6 +98,29 @@ def test_resume_equals_uninterrupted_run(tmp_path):
         return [{k: v for k, v in r.items() if k != "samples_per_s"} for r in _log(tmp_path / run) if "total" in r]
 
     assert losses("a") == losses("b")
+
+
+def test_data_memory_init_puts_each_slot_on_a_training_frame():
+    """memory_init="data": slot i holds the projected features of frame i of an init batch, so frame i
+    addresses its own slot on both memories; BatchNorm running statistics are left as they were."""
+    task = _task(slots=8, memory_init="data")
+    generator, memory = task.generator, task.generator.memory
+    random_key = memory.key.detach().clone()
+    buffers = {name: value.clone() for name, value in generator.named_buffers()}
+    rng = np.random.default_rng([0, 2**32 - 1])
+    task.initialize(np.random.default_rng([0, 2**32 - 1]))
+    assert not torch.equal(memory.key, random_key)
+    assert all(torch.equal(value, buffers[name]) for name, value in generator.named_buffers())
+    batch = sample_generator_batch(task.clips, rng, 2)  # the init batch: 2 windows × 5 frames ≥ 8 slots
+    generator.train()
+    with torch.no_grad():
+        audio = generator.audio_encoder(batch["mels"].reshape(-1, 1, 80, 16))[:8]  # (8, E)
+        lip = generator.lip_encoder(mask_upper_half(lip_encoder_windows(batch["window"])))[:8]  # (8, E)
+        assert memory.key_address(audio).argmax(1).tolist() == list(range(8))
+        assert address(memory.v_embd(lip), memory.value, memory.kappa).argmax(1).tolist() == list(range(8))
+    random_task = _task(slots=8)
+    random_task.initialize(np.random.default_rng([0, 2**32 - 1]))  # memory_init="random": a no-op
+    assert torch.equal(random_task.generator.memory.key, random_key)
 
 
 def test_resuming_with_other_model_settings_is_refused(tmp_path):

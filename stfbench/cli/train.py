@@ -28,6 +28,11 @@ def train(
     paper_training_path: bool = typer.Option(
         False, "--paper-training-path", help="Î_G from the raw lip feature (paper) instead of the value recall (code)."
     ),
+    memory_init: str = typer.Option(
+        "random",
+        "--memory-init",
+        help="Memory slots: random N(0, 0.5²) (code) or data (projected features of S training frames).",
+    ),
     paper_store_loss: bool = typer.Option(
         False, "--paper-store-loss", help="Store loss against raw f_lip (paper) instead of v_embd(f_lip) (code)."
     ),
@@ -75,7 +80,12 @@ def train(
         return
     if model != "synctalkface":
         raise StfbenchError(f"--model {model}: choose synctalkface or wav2lip")
-    overrides = {"slots": slots, "kappa": kappa, "train_lip_source": "raw" if paper_training_path else None}
+    overrides = {
+        "slots": slots,
+        "kappa": kappa,
+        "train_lip_source": "raw" if paper_training_path else None,
+        "memory_init": memory_init,
+    }
     config = model_preset(preset, **{k: v for k, v in overrides.items() if v is not None})
     loss = LossConfig(
         recon_weight, av_weight, vv_weight, gan_weight, memory_weight, "raw" if paper_store_loss else "projected"
