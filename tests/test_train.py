@@ -15,8 +15,8 @@ from stfbench.errors import StfbenchError
 from stfbench.reference_model.checkpoint import export_inference, load_checkpoint
 from stfbench.reference_model.config import LossConfig, RunInfo, TrainConfig, expert_preset, model_preset
 from stfbench.reference_model.data import TrainingClip, sample_expert_batch, sample_generator_batch
-from stfbench.reference_model.inference import load_generator
 from stfbench.reference_model.generator import mask_upper_half
+from stfbench.reference_model.inference import load_generator
 from stfbench.reference_model.memory import address
 from stfbench.reference_model.recipes import ExpertTask, SyncTalkFaceTask, lip_encoder_windows
 from stfbench.reference_model.syncnet import ColorSyncNet, freeze
