@@ -16,6 +16,7 @@ from stfbench.protocols.spec import (
     LAYOUTS,
     LMD_BACKENDS,
     LMD_VARIANTS,
+    LSE_PRECISIONS,
     LSE_VARIANTS,
     METRIC_NAMES,
     PAIRING_MODES,
@@ -134,6 +135,7 @@ def _build(data: dict[str, Any], path: Path) -> Protocol:
         metrics=MetricSettings(
             names=names,
             lse_variant=metrics.choice("lse_variant", LSE_VARIANTS, default="fullframe224"),
+            lse_precision=metrics.choice("lse_precision", LSE_PRECISIONS, default="fp32"),
             lmd_backend=metrics.choice("lmd_backend", LMD_BACKENDS, default="dlib"),
             lmd_variant=metrics.choice("lmd_variant", LMD_VARIANTS, default="mean"),
             lmd_image_size=metrics.get("lmd_image_size", int, default=0),

@@ -21,6 +21,7 @@ PAIRING_MODES = ("reconstruction", "cross")
 REFERENCE_RULES = ("seeded-frame", "first-frame", "same-frame")
 METRIC_NAMES = ("psnr", "ssim", "lmd", "fid", "lse", "lpips")
 LSE_VARIANTS = ("fullframe224", "facecrop")
+LSE_PRECISIONS = ("fp32", "bf16", "fp16")  # SyncNet forward precision (stfbench.metrics.sync.PRECISIONS)
 LMD_BACKENDS = ("dlib", "fan")
 LMD_VARIANTS = ("mean", "sum")
 LAYOUTS = ("lrs2", "lrw")
@@ -108,6 +109,7 @@ class MetricSettings:
 
     names: tuple[str, ...]
     lse_variant: str = "fullframe224"
+    lse_precision: str = "fp32"  # bf16 / fp16: SyncNet under autocast, named in the metric
     lmd_backend: str = "dlib"
     lmd_variant: str = "mean"
     lmd_image_size: int = 0  # 0 = landmarks on the crops at their own size
@@ -125,7 +127,7 @@ class MetricSettings:
                 "image_size": self.lmd_image_size or None,
             },
             "fid": {"frame_step": self.fid_frame_stride},
-            "lse": {"variant": self.lse_variant},
+            "lse": {"variant": self.lse_variant, "precision": self.lse_precision},
         }
         if "syncnet" in self.weights:
             sections["lse"]["weights"] = self.weights["syncnet"]
@@ -180,6 +182,8 @@ class Protocol:
         content = dataclasses.asdict(self)
         content.pop("source_path")
         content["metrics"]["names"] = list(self.metrics.names)
+        if self.metrics.lse_precision == "fp32":  # the default is left out: fp32 protocols keep their pinned hashes
+            del content["metrics"]["lse_precision"]
         return content
 
     @property

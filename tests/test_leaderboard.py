@@ -84,6 +84,12 @@ def test_latex_structure_and_escaping(runs: list[Path]) -> None:
     assert fragment.startswith("\\begin{table}") and "documentclass" not in fragment
 
 
+def test_reduced_precision_lse_is_named_in_the_protocol_note(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(PROTOCOLS, "lrw", {**PROTOCOLS["lrw"], "hash": "c" * 64, "lse_precision": "bf16"})
+    run = _write_run(tmp_path, "synctalkface", "lrw", {"lse_d": 7.0, "lse_c": 6.6})
+    assert "(sha256 cccccccccccc, LSE fullframe224,bf16)" in render(build_leaderboard([run]), "markdown")
+
+
 def test_json_and_ci_and_selection(runs: list[Path]) -> None:
     board = build_leaderboard(
         runs, metrics=["lse_c", "psnr"], protocols=["lrs2"], models=["wav2lip", "ground-truth"], show_ci=True

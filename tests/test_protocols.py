@@ -77,6 +77,16 @@ def test_protocol_hash_changes_with_content(tmp_path: Path) -> None:
     assert changed.hash != original.hash
 
 
+def test_lse_precision_is_a_metric_setting_hashed_only_when_not_fp32(tmp_path: Path) -> None:
+    original = load_protocol("lrs2")
+    assert "lse_precision" not in original.to_dict()["metrics"]  # fp32 protocols keep their pinned hashes
+    assert load_protocol(_custom(tmp_path, metrics={"lse_precision": "fp32"})).hash == original.hash
+    reduced = load_protocol(_custom(tmp_path, metrics={"lse_precision": "bf16"}))
+    assert reduced.hash != original.hash and reduced.metrics.sections()["lse"]["precision"] == "bf16"
+    with pytest.raises(ProtocolError, match="lse_precision"):
+        load_protocol(_custom(tmp_path, metrics={"lse_precision": "int8"}))
+
+
 def test_lrs2_official_list_verifies(tmp_path: Path, shared_protocol_data: Path) -> None:
     ids = (shared_protocol_data / "lrs2_test_ids.txt").read_text().split()
     root = _lrs2_root(tmp_path, ids[::-1])  # order does not matter
@@ -268,7 +278,7 @@ def test_unknown_name_bad_toml_and_missing_file(tmp_path: Path) -> None:
 
 def test_metric_sections() -> None:
     sections = load_protocol("lrs2").metrics.sections()
-    assert sections["lse"] == {"variant": "fullframe224", "weights": "syncnet_v2"}
+    assert sections["lse"] == {"variant": "fullframe224", "precision": "fp32", "weights": "syncnet_v2"}
     assert sections["lmd"]["backend"] == "dlib" and sections["ssim"]["sigma"] == 1.5
 
 

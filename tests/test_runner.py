@@ -237,3 +237,42 @@ def test_missing_model_checkpoint_fails_before_any_work(tmp_path: Path) -> None:
             config, adapter=adapter, metrics_factory=fake_metrics_factory, protocol=fake_protocol(), clips=FakeClips()
         )
     assert not (tmp_path / "run").exists()
+
+
+def test_lse_groups_score_each_clip_as_alone_and_precision_is_named_and_hashed(tmp_path: Path, monkeypatch) -> None:
+    import dataclasses
+
+    from stfbench.runner import run as runner
+
+    base = fake_protocol(names=("psnr", "lse"))
+    protocol = dataclasses.replace(
+        base, metrics=dataclasses.replace(base.metrics, weights={"syncnet": "syncnet_synthetic"})
+    )
+
+    def run(out: Path, **overrides) -> Path:
+        config = RunConfig(model="noisy", dataset="fake-test", out_dir=out, show_progress=False, **overrides)
+        return run_benchmark(
+            config,
+            adapter=NoisyAdapter(crash_on="spk1/clip03"),
+            metrics_factory=fake_metrics_factory,
+            protocol=protocol,
+            clips=FakeClips(no_face=("spk0/clip04",)),
+        )
+
+    grouped = _records(run(tmp_path / "grouped"))
+    monkeypatch.setattr(runner._ClipScorer, "GROUP_SIZE", 1)
+    alone = _records(run(tmp_path / "alone"))
+    assert [r["status"] for r in grouped] == ["ok", "ok", "ok", "model-error", "no-face", "ok"]
+    for one, many in zip(alone, grouped, strict=True):
+        assert many.keys() == one.keys() and many["status"] == one["status"]
+        for key, value in one["metrics"].items():
+            assert many["metrics"][key] == pytest.approx(value, rel=1e-5, abs=1e-6)
+    reduced = run(tmp_path / "bf16", lse_precision="bf16")
+    manifest = RunStore(reduced).read_manifest()
+    assert manifest["protocol"]["lse_precision"] == "bf16" and manifest["protocol"]["hash"] != protocol.hash
+    assert "lse[fullframe224,syncnet_synthetic,bf16]" in manifest["metric_settings"]
+    for exact, approx in zip(alone, _records(reduced), strict=True):
+        if exact["status"] == "ok":
+            assert approx["metrics"]["lse_d"] == pytest.approx(exact["metrics"]["lse_d"], rel=0.02)
+    with pytest.raises(StfbenchError, match="--lse-precision"):
+        run(tmp_path / "bad", lse_precision="int8")

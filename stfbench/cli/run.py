@@ -64,6 +64,11 @@ def run(
     model_opt: list[str] = typer.Option([], "--model-opt", help="Extra adapter option key=value (repeatable)."),
     trust_unverified: bool = typer.Option(False, "--trust-unverified", help="Use weights whose SHA-256 differs."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar (logs, CI)."),
+    lse_precision: str = typer.Option(
+        None,
+        "--lse-precision",
+        help="LSE SyncNet precision: fp32, bf16, fp16 (CUDA); not fp32 changes the protocol hash and metric name.",
+    ),
 ) -> None:
     """Generate every clip of DATASET's protocol with MODEL, score it, and write a run folder."""
     from stfbench.adapters.registry import load_adapter, resolve_adapter_class
@@ -101,6 +106,7 @@ def run(
         trust_unverified=trust_unverified,
         show_progress=not no_progress,
         label=label,
+        lse_precision=lse_precision,
     )
     run_dir = run_benchmark(config, adapter=adapter)
     console = Console()

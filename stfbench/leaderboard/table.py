@@ -139,7 +139,10 @@ def build_leaderboard(
         columns = [MetricColumn(k, *info.get(k, (k, "", 3))) for k in keys]
         show_counts = any(r.counts.get(pid, (0, 0))[0] != r.counts.get(pid, (0, 0))[1] for r in rows.values())
         meta = group_meta[pid]
-        groups.append(ProtocolGroup(pid, titles[pid], meta["hash"], meta.get("lse_variant"), columns, show_counts))
+        lse = meta.get("lse_variant")
+        if lse and meta.get("lse_precision") not in (None, "fp32"):  # reduced-precision LSE is named, as in metrics
+            lse = f"{lse},{meta['lse_precision']}"
+        groups.append(ProtocolGroup(pid, titles[pid], meta["hash"], lse, columns, show_counts))
 
     ordered = _order_rows(list(rows.values()), models)
     _mark_best(ordered, groups)

@@ -28,6 +28,7 @@ class RunConfig:
     trust_unverified: bool = False
     show_progress: bool = True
     label: str | None = None  # row label in tables (default: the adapter's)
+    lse_precision: str | None = None  # LSE SyncNet precision (fp32, bf16, fp16) instead of the protocol's
 
     @property
     def run_dir(self) -> Path:

@@ -9,7 +9,9 @@ counted twice.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,6 +27,7 @@ from stfbench.adapters.cropping import paste_crops
 from stfbench.adapters.registry import load_adapter
 from stfbench.device import resolve_device
 from stfbench.errors import ModelError, StfbenchError
+from stfbench.metrics.base import Metric, ScoringSample
 from stfbench.provenance import base_provenance, now_iso
 from stfbench.runner.clips import ProtocolClips
 from stfbench.runner.config import RunConfig
@@ -61,6 +64,13 @@ def run_benchmark(
     """Run (or resume) one benchmark run or shard; returns its directory (with `summary.json`)."""
     factory = metrics_factory or default_metrics_factory
     protocol = protocol or load_protocol_or_fail(config.dataset)
+    if config.lse_precision is not None:  # part of the protocol's metric settings, so of its hash (if not fp32)
+        from stfbench.protocols.spec import LSE_PRECISIONS
+
+        if config.lse_precision not in LSE_PRECISIONS:
+            raise StfbenchError(f"--lse-precision {config.lse_precision}: choose {', '.join(LSE_PRECISIONS)}")
+        metrics_spec = dataclasses.replace(protocol.metrics, lse_precision=config.lse_precision)
+        protocol = dataclasses.replace(protocol, metrics=metrics_spec)
     device = resolve_device(config.device)
     adapter = adapter or load_adapter(config.model, **config.model_options)
     metric_names = list(config.metrics or protocol.metrics.names)
@@ -98,13 +108,13 @@ def run_benchmark(
         label = config.label or adapter.label
         task = progress.add_task(_describe(label, 0, 0), total=len(indexed), completed=len(indexed) - len(todo))
         ok = failed = 0
-        for index, item in todo:
-            record = scorer.score(index, item)
-            if record["status"] == "ok":
-                ok += 1
-            else:
-                failed += 1
-            progress.update(task, advance=1, description=_describe(label, ok, failed))
+        for start in range(0, len(todo), scorer.group_size):
+            for record in scorer.score_group(todo[start : start + scorer.group_size]):
+                if record["status"] == "ok":
+                    ok += 1
+                else:
+                    failed += 1
+                progress.update(task, advance=1, description=_describe(label, ok, failed))
 
     return finalize(store, metrics, len(indexed), config.seed)
 
@@ -134,7 +144,13 @@ def finalize(store: RunStore, metrics: list, n_expected: int, seed: int) -> Path
 
 
 class _ClipScorer:
-    """Generates and scores one clip, saving state then record (see module docstring for the order)."""
+    """Generates and scores clips in groups: every clip of a group is generated, the metrics may `precompute`
+    the group together (LSE: windows share forward batches), then each clip is scored and its state and
+    record saved in order (see the module docstring). Groups have `GROUP_SIZE` clips when a metric
+    precomputes, else 1. A record's `seconds` = its generation and scoring time + an equal share of the
+    group's precompute time."""
+
+    GROUP_SIZE = 8
 
     def __init__(self, protocol, config, adapter, metrics: list, clips, all_ids, items, store):
         self.protocol = protocol
@@ -148,8 +164,32 @@ class _ClipScorer:
         self.included = {r["clip_id"] for r in store.read_records()}
         self.needs_frames = config.keep_videos or any(m.needs_frames for m in metrics)
         self.last_good_states = [copy.deepcopy(m.state_dict()) for m in metrics]
+        precomputes = any(type(m).precompute is not Metric.precompute for m in metrics)
+        self.group_size = self.GROUP_SIZE if precomputes else 1
 
-    def score(self, index: int, item: Any) -> dict[str, Any]:
+    def score_group(self, group: list[tuple[int, Any]]) -> list[dict[str, Any]]:
+        """Generate every clip of `group` ((index, item) pairs), precompute, then score and record each."""
+        generated: list[tuple[ScoringSample | Exception, float]] = []
+        for _, item in group:
+            started = time.perf_counter()
+            try:
+                outcome: ScoringSample | Exception = self._generate(item)
+            except Exception as error:  # recorded with its clip by `score`
+                outcome = error
+            generated.append((outcome, time.perf_counter() - started))
+        started = time.perf_counter()
+        samples = [outcome for outcome, _ in generated if isinstance(outcome, ScoringSample)]
+        for metric in self.metrics:
+            with contextlib.suppress(Exception):  # on a crash each clip's update() computes (and fails) alone
+                metric.precompute(samples)
+        share = (time.perf_counter() - started) / len(group)
+        return [
+            self.score(index, item, outcome, seconds + share)
+            for (index, item), (outcome, seconds) in zip(group, generated, strict=True)
+        ]
+
+    def score(self, index: int, item: Any, outcome: ScoringSample | Exception, seconds: float) -> dict[str, Any]:
+        """Score one generated clip (or record its generation failure); save state, then its record."""
         started = time.perf_counter()
         record: dict[str, Any] = {
             "clip_id": item.item_id,
@@ -158,15 +198,19 @@ class _ClipScorer:
             "audio_id": item.audio_id,
         }
         try:
-            values, num_frames = self._generate_and_score(item)
-            record.update(status="ok", reason=None, metrics=values, frames=num_frames)
+            if isinstance(outcome, Exception):
+                raise outcome
+            values: dict[str, float] = {}
+            for metric in self.metrics:
+                values.update({k: float(v) for k, v in metric.update(outcome).items()})
+            record.update(status="ok", reason=None, metrics=values, frames=len(outcome.pred_crops))
         except StfbenchError as error:
             record.update(status=error.status, reason=_one_line(error), metrics={})
         except Exception as error:  # an adapter or metric crash on one clip must not stop the run
             record.update(status=ModelError.status, reason=f"{type(error).__name__}: {_one_line(error)}", metrics={})
         if record["status"] != "ok":
             self._rollback_metrics()
-        record["seconds"] = round(time.perf_counter() - started, 3)
+        record["seconds"] = round(time.perf_counter() - started + seconds, 3)
         self.included.add(item.item_id)
         self.store.save_state(
             {
@@ -180,9 +224,8 @@ class _ClipScorer:
             self.last_good_states = [copy.deepcopy(m.state_dict()) for m in self.metrics]
         return record
 
-    def _generate_and_score(self, item: Any) -> tuple[dict[str, float], int]:
-        from stfbench.metrics.base import ScoringSample
-
+    def _generate(self, item: Any) -> ScoringSample:
+        """The clip generated by the adapter, as the metrics' sample (raises the clip's failure)."""
         target = self.clips.load(item.video_id)
         driving = target if item.audio_id == item.video_id else self.clips.load(item.audio_id)
         request, frame_index = build_request(self.protocol, item, target, driving.audio, self.extras)
@@ -214,10 +257,7 @@ class _ClipScorer:
         )
         if self.config.keep_videos:  # before scoring, so clips that fail a metric can be inspected
             self._keep_video(item.item_id, frames if frames is not None else crops, request)
-        values: dict[str, float] = {}
-        for metric in self.metrics:
-            values.update({k: float(v) for k, v in metric.update(sample).items()})
-        return values, request.num_frames
+        return sample
 
     def _audio_of(self, item_id: str) -> np.ndarray:
         return self.clips.load(self.items_by_id[item_id].audio_id).audio
@@ -356,6 +396,7 @@ def _protocol_info(protocol: Any) -> dict[str, Any]:
         "hash": getattr(protocol, "hash", None),
         "dataset": getattr(protocol, "dataset", None),
         "lse_variant": getattr(metrics, "lse_variant", None),
+        "lse_precision": getattr(metrics, "lse_precision", None),
     }
 
 
