@@ -3,13 +3,20 @@
 The baseline does what the reference pipeline does: dump every frame as JPEG and read it back with OpenCV,
 extract the audio to a 16-bit WAV in a subprocess and read it with scipy, stack windows of 5 frames into
 batches of 20 for the unfolded 3-D SyncNet, and compute distances row by row. stfbench decodes in memory,
-resizes with cv2, and runs the folded 2-D network over all windows of a clip.
+resizes with cv2, builds each batch from the uint8 frames and runs the folded 2-D network, in fp32 and in
+the opt-in bf16 autocast mode (`lse[...,bf16]`).
 
-Weights are seeded random SyncNet v2-sized weights (timing only; both paths use the same weights and the
-script prints the largest difference of their distance curves). Usage:
+Dataset throughput (clips of `--clip-seconds`, decoding included): per clip (`LSE.score`, each clip's
+windows in their own batches) and cross-clip batched (`LSE.score_many` over groups of `--group` clips, as
+`stfbench score` and `stfbench run` do), in fp32 and bf16, with the largest bf16 − fp32 differences.
+
+Weights are seeded random SyncNet v2-sized weights (timing only; all paths use the same weights and the
+script prints the largest difference of their distance curves). `--synthetic` also compares bf16 with fp32
+on the synthetic protocol's 40 test clips with the committed `syncnet_synthetic` weights (a trained net).
+Usage:
 
     python benchmarks/bench_lse.py                 # one 10 s clip (baseline vs stfbench) + 100 clips of 3 s
-    python benchmarks/bench_lse.py --clips 20 --threads 2
+    python benchmarks/bench_lse.py --clips 20 --threads 2 --synthetic
 """
 
 from __future__ import annotations
@@ -28,8 +35,12 @@ from python_speech_features import mfcc
 from scipy.io import wavfile
 
 from stfbench.media import read_clip, write_clip
+from stfbench.metrics import ScoringSample, build_metrics
+from stfbench.metrics.lse import LSE
 from stfbench.metrics.networks.syncnet import FoldedSyncNet, SyncNet
-from stfbench.metrics.sync import evaluate_sync, resize_bgr224
+from stfbench.metrics.sync import SyncResult, evaluate_sync, resize_bgr224
+
+CPU = torch.device("cpu")
 
 AUDIO_SCRIPT = """
 import sys, numpy as np
@@ -78,10 +89,58 @@ def baseline_evaluate(model: SyncNet, video_path: Path, work: Path, vshift: int 
     return torch.mean(torch.stack(dists, 1), 1).numpy(), lastframe
 
 
-def stfbench_evaluate(net: FoldedSyncNet, video_path: Path, batch_size: int):
+def stfbench_evaluate(net: FoldedSyncNet, video_path: Path, batch_size: int, precision: str = "fp32"):
     clip = read_clip(video_path)
-    result = evaluate_sync(net, resize_bgr224(clip.frames), clip.audio, torch.device("cpu"), batch_size=batch_size)
+    lips = resize_bgr224(clip.frames)
+    result = evaluate_sync(net, lips, clip.audio, CPU, batch_size=batch_size, precision=precision)
     return result.mean_dists, result.windows
+
+
+def load_sample(path: Path) -> ScoringSample:
+    clip = read_clip(path)
+    return ScoringSample(path.stem, clip.frames, pred_frames=clip.frames, audio=clip.audio)
+
+
+def dataset_run(metric: LSE, paths: list[Path], group: int) -> tuple[float, list[SyncResult]]:
+    """Seconds and results of scoring `paths` (decoding included): group 1 = `LSE.score` per clip, else
+    `LSE.score_many` over groups of `group` clips."""
+    started = time.perf_counter()
+    results: list[SyncResult] = []
+    for start in range(0, len(paths), group):
+        samples = [load_sample(p) for p in paths[start : start + group]]
+        results += [metric.score(samples[0])] if group == 1 else metric.score_many(samples)
+    return time.perf_counter() - started, results
+
+
+def differences(exact: list[SyncResult], reduced: list[SyncResult]) -> str:
+    """Largest and mean |Δ| of LSE-D and LSE-C, and how many AV offsets differ."""
+    d = np.array([abs(a.lse_d - b.lse_d) for a, b in zip(exact, reduced, strict=True)])
+    c = np.array([abs(a.lse_c - b.lse_c) for a, b in zip(exact, reduced, strict=True)])
+    offsets = sum(a.av_offset != b.av_offset for a, b in zip(exact, reduced, strict=True))
+    lse_d = np.mean([a.lse_d for a in exact])
+    lse_c = np.mean([a.lse_c for a in exact])
+    return (
+        f"|dLSE-D| max {d.max():.4f} mean {d.mean():.4f} (mean LSE-D {lse_d:.3f}); "
+        f"|dLSE-C| max {c.max():.4f} mean {c.mean():.4f} (mean LSE-C {lse_c:.3f}); "
+        f"AV offset differs on {offsets}/{len(exact)} clips"
+    )
+
+
+def synthetic_comparison(batch_size: int) -> None:
+    """bf16 vs fp32 on the synthetic protocol's test clips with the trained `syncnet_synthetic` weights."""
+    from stfbench.protocols import load_protocol
+    from stfbench.synth import ensure_corpus
+
+    spec = load_protocol("synthetic").synthetic
+    root = ensure_corpus(speakers=spec.speakers, clips=spec.clips, seed=spec.seed, layout=spec.layout,
+                         duration_s=spec.duration_s, image_size=spec.image_size)  # fmt: skip
+    paths = [root / "main" / f"{line.split()[0]}.mp4" for line in (root / "test.txt").read_text().splitlines() if line]
+    samples = [load_sample(p) for p in paths]
+    settings = {"lse": {"weights": "syncnet_synthetic", "batch_size": batch_size}}
+    (exact,) = build_metrics("lse", settings, CPU)
+    (reduced,) = build_metrics("lse", {"lse": {**settings["lse"], "precision": "bf16"}}, CPU)
+    print(f"synthetic protocol, {len(samples)} test clips, {exact.name} vs {reduced.name}:")
+    print("  " + differences(exact.score_many(samples), reduced.score_many(samples)))
 
 
 def main() -> None:
@@ -90,7 +149,9 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=100, help="number of clips for the dataset throughput run")
     parser.add_argument("--clip-seconds", type=float, default=3.0)
     parser.add_argument("--batch-size", type=int, default=64, help="stfbench windows per forward pass")
+    parser.add_argument("--group", type=int, default=8, help="clips per cross-clip batched group")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--synthetic", action="store_true", help="also compare bf16 with fp32 on synthetic clips")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -100,36 +161,52 @@ def main() -> None:
         tmp = Path(tmp)
         clip = make_clip(tmp / "long.mkv", args.seconds, 0)
         stfbench_evaluate(folded, clip, args.batch_size)  # warm-up
+        stfbench_evaluate(folded, clip, args.batch_size, "bf16")
         started = time.perf_counter()
         ref_curve, windows = baseline_evaluate(model, clip, tmp / "work")
         baseline = time.perf_counter() - started
         started = time.perf_counter()
         fast_curve, _ = stfbench_evaluate(folded, clip, args.batch_size)
         fast = time.perf_counter() - started
+        started = time.perf_counter()
+        bf16_curve, _ = stfbench_evaluate(folded, clip, args.batch_size, "bf16")
+        bf16 = time.perf_counter() - started
         jpeg_diff = float(np.max(np.abs(ref_curve - fast_curve)) / np.max(np.abs(ref_curve)))
+        bf16_diff = float(np.max(np.abs(bf16_curve - fast_curve)) / np.max(np.abs(fast_curve)))
         clip_data = read_clip(clip)
-        same_input = evaluate_sync(model, resize_bgr224(clip_data.frames), clip_data.audio, torch.device("cpu"))
+        same_input = evaluate_sync(model, resize_bgr224(clip_data.frames), clip_data.audio, CPU)
         net_diff = float(np.max(np.abs(same_input.mean_dists - fast_curve)) / np.max(np.abs(same_input.mean_dists)))
         print(f"{args.seconds:g} s clip ({windows} windows), {args.threads} threads, torch {torch.__version__}")
         print(
             f"  baseline (JPEG dump + subprocess audio + batches of 20): {baseline:.2f} s "
             f"({windows / baseline:.1f} windows/s)"
         )
-        print(
-            f"  stfbench (in memory, folded 2-D net, batch {args.batch_size}): {fast:.2f} s "
-            f"({windows / fast:.1f} windows/s)"
-        )
-        print(f"  speed-up {baseline / fast:.2f}x")
+        for label, seconds in (("fp32", fast), ("bf16", bf16)):
+            print(
+                f"  stfbench {label} (in memory, folded 2-D net, batch {args.batch_size}): {seconds:.2f} s "
+                f"({windows / seconds:.1f} windows/s), speed-up {baseline / seconds:.2f}x"
+            )
         print(
             f"  distance curves, max relative difference: folded vs reference network on the same frames "
-            f"{net_diff:.1e}; vs the JPEG-dump baseline {jpeg_diff:.1e} (JPEG changes the input)"
+            f"{net_diff:.1e}; bf16 vs fp32 {bf16_diff:.1e}; vs the JPEG-dump baseline {jpeg_diff:.1e} "
+            f"(JPEG changes the input)"
         )
         paths = [make_clip(tmp / f"c{i:03d}.mkv", args.clip_seconds, i + 1) for i in range(args.clips)]
-        started = time.perf_counter()
-        total = sum(stfbench_evaluate(folded, p, args.batch_size)[1] for p in paths)
-        elapsed = time.perf_counter() - started
-        print(f"{args.clips} clips of {args.clip_seconds:g} s: {elapsed:.1f} s, {args.clips / elapsed:.2f} clips/s, "
-              f"{total / elapsed:.1f} windows/s")  # fmt: skip
+        print(f"{args.clips} clips of {args.clip_seconds:g} s, batch {args.batch_size} (decoding included):")
+        results = {}
+        for precision, group in (("fp32", 1), ("fp32", args.group), ("bf16", args.group)):
+            metric = LSE(folded, "random", CPU, batch_size=args.batch_size, precision=precision)
+            elapsed, results[precision, group] = dataset_run(metric, paths, group)
+            total = sum(r.windows for r in results[precision, group])
+            how = "per clip" if group == 1 else f"batched across groups of {group} clips"
+            print(f"  {metric.name} {how}: {elapsed:.1f} s, {args.clips / elapsed:.2f} clips/s, "
+                  f"{total / elapsed:.1f} windows/s")  # fmt: skip
+        alone, batched = results["fp32", 1], results["fp32", args.group]
+        worst = max(float(np.max(np.abs(a.mean_dists - b.mean_dists))) for a, b in zip(alone, batched, strict=True))
+        print(f"  batched vs per clip (fp32): largest distance difference {worst:.1e}")
+        print("  bf16 vs fp32: " + differences(batched, results["bf16", args.group]))
+    if args.synthetic:
+        synthetic_comparison(args.batch_size)
 
 
 if __name__ == "__main__":
