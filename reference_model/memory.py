@@ -60,15 +60,16 @@ class AudioLipMemory(nn.Module):
         return int(self.key.shape[0])
 
     @torch.no_grad()
-    def initialize_from(self, audio: torch.Tensor, lip: torch.Tensor) -> None:
-        """Set slot i of the key memory to q_embd(f_aud,i) and of the value memory to v_embd(f_lip,i) for S
-        paired (audio, lip) features of training frames, (S, E) each: every slot starts where real queries
-        are, instead of N(0, 0.5²) directions that the (ReLU, hence same-orthant) projected features all
-        address alike — the start of the one-slot collapse seen with random slots."""
+    def initialize_from(self, audio: torch.Tensor, lip: torch.Tensor, store_target: str = "projected") -> None:
+        """Set slot i of the key memory to q_embd(f_aud,i) and of the value memory to the store loss's
+        target for f_lip,i (v_embd(f_lip,i), or f_lip,i with the paper's store loss) for S paired (audio, lip)
+        features of training frames, (S, E) each: every slot starts where real features are, instead of
+        N(0, 0.5²) directions that the (ReLU, hence same-orthant) projected features all address alike —
+        the start of the one-slot collapse seen with random slots."""
         if audio.shape != (self.slots, self.key.shape[1]) or lip.shape != audio.shape:
             raise ValueError(f"need ({self.slots}, {self.key.shape[1]}) features, got {tuple(audio.shape)}")
         self.key.copy_(self.q_embd(audio))
-        self.value.copy_(self.v_embd(lip))
+        self.value.copy_(self.v_embd(lip) if store_target == "projected" else lip)
 
     def fuse(self, audio: torch.Tensor, lip: torch.Tensor) -> torch.Tensor:
         """Decoder input from the raw audio feature and a lip feature: fusion(dropout(f_aud ⊕ f_lip))."""

@@ -135,7 +135,7 @@ class SyncTalkFaceTask(TrainingTask):
             audio = self.generator.audio_encoder(batch["mels"].reshape(-1, 1, 80, 16).to(device))  # (N, E)
             lip = self.generator.lip_encoder(mask_upper_half(lip_windows.to(device)))  # (N, E)
         self.generator.load_state_dict({**self.generator.state_dict(), **buffers})
-        memory.initialize_from(audio[: memory.slots], lip[: memory.slots])
+        memory.initialize_from(audio[: memory.slots], lip[: memory.slots], self.loss.store_target)
 
     def training_step(self, batch: dict[str, torch.Tensor], trainer: Trainer) -> dict[str, float]:
         w = self.loss
