@@ -57,6 +57,8 @@ class ModelConfig:
             raise StfbenchError(f"image_size {self.image_size}: must be a multiple of 32 and at least 64")
         if self.slots < 0:
             raise StfbenchError(f"--slots {self.slots}: must be 0 (memory off) or a positive slot count")
+        if not 0.0 <= self.fusion_dropout < 1.0:
+            raise StfbenchError(f"fusion_dropout {self.fusion_dropout}: must be in [0, 1)")
         if self.memory_init not in ("random", "data"):
             raise StfbenchError(f"memory_init {self.memory_init!r}: use 'random' or 'data'")
         if self.train_lip_source not in ("value-recalled", "raw"):

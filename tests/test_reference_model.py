@@ -201,6 +201,19 @@ def test_wrong_mel_shape_is_a_clear_error():
         model(torch.randn(2, 1, 80, 16), torch.rand(2, 3, 96, 96), torch.rand(2, 3, 96, 96))
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"slots": -1}, "--slots -1"),
+        ({"fusion_dropout": 1.0}, "fusion_dropout"),
+        ({"memory_init": "kmeans"}, "memory_init"),
+    ],
+)
+def test_invalid_model_settings_are_refused(override, message):
+    with pytest.raises(StfbenchError, match=message):
+        model_preset("micro", **override)
+
+
 def test_audio_shorter_than_five_frames_is_too_short():
     model = SyncTalkFace(model_preset("micro")).eval()
     crops = np.zeros((4, 64, 64, 3), np.uint8)

@@ -28,6 +28,9 @@ def train(
     paper_training_path: bool = typer.Option(
         False, "--paper-training-path", help="Î_G from the raw lip feature (paper) instead of the value recall (code)."
     ),
+    fusion_dropout: float | None = typer.Option(
+        None, "--fusion-dropout", help="Dropout before the memory's fusion layer (default 0.5, the released code)."
+    ),
     memory_init: str = typer.Option(
         "random",
         "--memory-init",
@@ -85,6 +88,7 @@ def train(
         "kappa": kappa,
         "train_lip_source": "raw" if paper_training_path else None,
         "memory_init": memory_init,
+        "fusion_dropout": fusion_dropout,
     }
     config = model_preset(preset, **{k: v for k, v in overrides.items() if v is not None})
     loss = LossConfig(
