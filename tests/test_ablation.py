@@ -74,3 +74,28 @@ def test_two_slot_counts_end_to_end_on_a_micro_corpus(tmp_path: Path) -> None:
     stamps = [p.stat().st_mtime_ns for p in checkpoints]
     run_ablation(config)  # everything cached or complete: nothing is retrained
     assert [p.stat().st_mtime_ns for p in checkpoints] == stamps
+
+
+def test_tiny_default_schedule_and_train_option_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tiny default trains at the committed checkpoints' lr; `--train-opt --lr-g=…` wins; paper keeps 1e-4."""
+    from typer.testing import CliRunner
+
+    import stfbench.cli.ablate as ablate_cli
+    from stfbench.cli import app
+
+    seen: list[AblationConfig] = []
+
+    def capture(config: AblationConfig) -> list[Path]:
+        seen.append(config)
+        (config.out_dir).mkdir(parents=True, exist_ok=True)
+        (config.out_dir / "ablation.md").write_text("table")
+        return []
+
+    monkeypatch.setattr("stfbench.runner.ablation.run_ablation", capture)  # imported by the command at call time
+    runner = CliRunner()
+    for extra in ([], ["--train-opt", "--lr-g=5e-4"], ["--preset", "paper"]):
+        result = runner.invoke(app, ["ablate", "--slots", "0", "--out", str(tmp_path / str(len(seen))), *extra])
+        assert result.exit_code == 0, result.output
+    assert seen[0].extra_train_options == {"--lr-g": "1e-3"} and seen[0].steps == ablate_cli.TINY_STEPS
+    assert seen[1].extra_train_options == {"--lr-g": "5e-4"}
+    assert seen[2].extra_train_options == {} and seen[2].steps == 200_000

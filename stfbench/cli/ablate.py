@@ -13,7 +13,8 @@ from stfbench.errors import StfbenchError
 #: Default slot list and tiny-preset schedule: sized so that `stfbench ablate` on `synthetic` (three
 #: trainings + three runs of the test split) finishes within 45 minutes on 2 CPU cores.
 DEFAULT_SLOTS = "0,24,96"
-TINY_STEPS = 120
+TINY_STEPS = 200
+TINY_LR = "1e-3"  # the committed synthetic checkpoints' rate: the tiny schedule is minutes, not days
 #: Colour SyncNet expert (weight-registry id) used for the A-V sync loss when --expert is not given.
 DEFAULT_EXPERTS = {"synthetic": "synctalkface_expert_tiny_synthetic"}
 
@@ -37,7 +38,9 @@ def ablate(
     dataset: str = typer.Option("synthetic", "--dataset", "-d", help="Protocol to train on and run (train/test)."),
     preset: str = typer.Option("tiny", "--preset", help="tiny (CPU) or paper (the paper's setting, GPU)."),
     steps: int = typer.Option(
-        None, "--steps", help=f"Training steps per variant (default: {TINY_STEPS} tiny, 200000 paper)."
+        None,
+        "--steps",
+        help=f"Training steps per variant (default: {TINY_STEPS} tiny at --lr-g {TINY_LR}, 200000 paper at 1e-4).",
     ),
     batch_size: int = typer.Option(None, "--batch-size", help="Windows per step (default: 8 tiny, 40 paper)."),
     seed: int = typer.Option(0, "--seed", help="Same seed for every variant (training and run)."),
@@ -60,7 +63,7 @@ def ablate(
         slots = DEFAULT_SLOTS
     settings = slot_settings(slots) if slots is not None else loss_settings(losses)
     paper = preset == "paper"
-    extra = {}
+    extra = {} if paper else {"--lr-g": TINY_LR}  # a --train-opt --lr-g=… overrides it
     for option in train_opt:
         key, sep, value = option.partition("=")
         if not sep or not key.startswith("--"):
