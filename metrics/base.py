@@ -73,6 +73,11 @@ class Metric(ABC):
         `update` calls, which then use them. Changes no statistics; a no-op unless a metric overrides it."""
         return None
 
+    @classmethod
+    def precomputes(cls) -> bool:
+        """Whether this metric overrides `precompute` (callers then hand it clips in groups)."""
+        return cls.precompute is not Metric.precompute
+
     #: Whether the metric reads whole frames (`ScoringSample.pred_frames`) rather than only crops.
     needs_frames: bool = False
 

@@ -192,10 +192,8 @@ class ScoreRun:
     def run(self) -> dict[str, Any]:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from stfbench.metrics.base import Metric
-
         todo = [(i, p) for i, p in enumerate(self.pairs) if p.key not in self.done]
-        size = self.group_size if any(type(m).precompute is not Metric.precompute for m in self.metrics) else 1
+        size = self.group_size if any(m.precomputes() for m in self.metrics) else 1
         groups = [todo[start : start + size] for start in range(0, len(todo), size)]
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       transient=True) as progress:  # fmt: skip

@@ -27,7 +27,7 @@ from stfbench.adapters.cropping import paste_crops
 from stfbench.adapters.registry import load_adapter
 from stfbench.device import resolve_device
 from stfbench.errors import ModelError, StfbenchError
-from stfbench.metrics.base import Metric, ScoringSample
+from stfbench.metrics.base import ScoringSample
 from stfbench.provenance import base_provenance, now_iso
 from stfbench.runner.clips import ProtocolClips
 from stfbench.runner.config import RunConfig
@@ -164,8 +164,7 @@ class _ClipScorer:
         self.included = {r["clip_id"] for r in store.read_records()}
         self.needs_frames = config.keep_videos or any(m.needs_frames for m in metrics)
         self.last_good_states = [copy.deepcopy(m.state_dict()) for m in metrics]
-        precomputes = any(type(m).precompute is not Metric.precompute for m in metrics)
-        self.group_size = self.GROUP_SIZE if precomputes else 1
+        self.group_size = self.GROUP_SIZE if any(m.precomputes() for m in metrics) else 1
 
     def score_group(self, group: list[tuple[int, Any]]) -> list[dict[str, Any]]:
         """Generate every clip of `group` ((index, item) pairs), precompute, then score and record each."""
