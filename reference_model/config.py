@@ -51,6 +51,8 @@ class ModelConfig:
     train_lip_source: str = "value-recalled"  # Î_G input: "value-recalled" (released code) or "raw" (paper)
     mel_offset_frames: int = -1  # generator mel window starts this many frames before its frame (released code)
     memory_init: str = "random"  # slots ~ N(0, 0.5²) (released code) or "data": projected features of a batch
+    address_norm: str = "none"  # "none" (released code) or "batch": projected queries pass a BatchNorm (no affine)
+    train_path_audio: str = "keep"  # Î_G's fusion input: f_aud ⊕ lip ("keep", paper and code) or 0 ⊕ lip ("drop")
 
     def __post_init__(self) -> None:
         if self.image_size % 32 or self.image_size < 64:
@@ -61,6 +63,10 @@ class ModelConfig:
             raise StfbenchError(f"fusion_dropout {self.fusion_dropout}: must be in [0, 1)")
         if self.memory_init not in ("random", "data"):
             raise StfbenchError(f"memory_init {self.memory_init!r}: use 'random' or 'data'")
+        if self.address_norm not in ("none", "batch"):
+            raise StfbenchError(f"address_norm {self.address_norm!r}: use 'none' or 'batch'")
+        if self.train_path_audio not in ("keep", "drop"):
+            raise StfbenchError(f"train_path_audio {self.train_path_audio!r}: use 'keep' or 'drop'")
         if self.train_lip_source not in ("value-recalled", "raw"):
             raise StfbenchError(f"train_lip_source {self.train_lip_source!r}: use 'value-recalled' or 'raw'")
         if len(self.decoder_channels) != len(self.face_channels) + 1:
@@ -109,10 +115,13 @@ class LossConfig:
     gan: float = 0.2
     memory: float = 0.2
     store_target: str = "projected"  # "projected" = v_embd(f_lip).detach() (released code); "raw" = f_lip (paper)
+    vv_gt_branch: str = "live"  # "live": VV also trains the lip encoder on the GT window (released code); "detached"
 
     def __post_init__(self) -> None:
         if self.store_target not in ("projected", "raw"):
             raise StfbenchError(f"store_target {self.store_target!r}: use 'projected' or 'raw'")
+        if self.vv_gt_branch not in ("live", "detached"):
+            raise StfbenchError(f"vv_gt_branch {self.vv_gt_branch!r}: use 'live' or 'detached'")
 
 
 @dataclass(frozen=True)

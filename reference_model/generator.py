@@ -64,7 +64,7 @@ class SyncTalkFace(nn.Module):
         self.lip_encoder = LipEncoder(config)
         self.identity_encoder = IdentityEncoder(config)
         self.memory = (
-            AudioLipMemory(config.slots, config.embed_dim, config.kappa, config.fusion_dropout)
+            AudioLipMemory(config.slots, config.embed_dim, config.kappa, config.fusion_dropout, config.address_norm)
             if config.slots
             else None
         )
@@ -91,7 +91,7 @@ class SyncTalkFace(nn.Module):
         lip = None if lip_window is None else self.lip_encoder(mask_upper_half(lip_window))  # (N, E)
         if self.memory is None:
             return GeneratorOutput(key_frames=self.decoder(audio, skips), lip_feature=lip)
-        mem = self.memory(audio, lip, self.config.train_lip_source, store_target)
+        mem = self.memory(audio, lip, self.config.train_lip_source, store_target, self.config.train_path_audio)
         out = GeneratorOutput(
             key_frames=self.decoder(mem.fused_key, skips), key_address=mem.key_address, lip_feature=lip
         )

@@ -30,7 +30,8 @@ def av_sync_loss(expert: ColorSyncNet, sync_mel: torch.Tensor, window: torch.Ten
 
 
 def vv_sync_loss(lip_encoder: nn.Module, window: torch.Tensor, gt_lip: torch.Tensor) -> torch.Tensor:
-    """window (B, 5, 3, H, W) generated, gt_lip (B, E) = live lip encoder on the GT window."""
+    """window (B, 5, 3, H, W) generated, gt_lip (B, E) = live lip encoder on the GT window (detach it to keep
+    this term from training the lip encoder)."""
     params = {name: p.detach() for name, p in lip_encoder.named_parameters()}
     buffers = {name: b.clone() for name, b in lip_encoder.named_buffers()}  # BN statistics stay untouched
     clip = mask_upper_half(window.permute(0, 2, 1, 3, 4))  # (B, 3, 5, H, W)

@@ -5,6 +5,12 @@ feature against the key memory; value addressing the projected lip feature again
 either address recalls a lip feature as A · M_value. The recalled lip feature is fused with the raw audio
 feature (dropout → linear 2E → E) and drives the decoder.
 
+With `address_norm="batch"` (an stfbench option, not in the paper or code) both projections are followed by
+a BatchNorm without affine parameters, so queries are centred: a component shared by all queries (ReLU
+features projected into one cone) cannot make every query pick the same slot. With `train_path_audio="drop"`
+(also stfbench's) the training path's fusion gets zeros in place of f_aud, so Î_G can only be made from the
+lip feature.
+
 Losses (released-code forms): store = MSE(A_lip·M_value, v_embd(f_lip).detach()) (or, paper option,
 ‖f_lip − A_lip·M_value‖²); align = KL(A_lip.detach() ‖ A_aud) summed over slots, mean over the batch.
 """
@@ -45,13 +51,16 @@ class MemoryOutput:
 class AudioLipMemory(nn.Module):
     """Key/value memories (S × E, initialised N(0, 0.5²)), query/value projections and the fusion layer."""
 
-    def __init__(self, slots: int, dim: int, kappa: float = 16.0, dropout: float = 0.5):
+    def __init__(self, slots: int, dim: int, kappa: float = 16.0, dropout: float = 0.5, address_norm: str = "none"):
         super().__init__()
         self.kappa = kappa
         self.key = nn.Parameter(torch.randn(slots, dim) * 0.5)
         self.value = nn.Parameter(torch.randn(slots, dim) * 0.5)
+        norm = (lambda: nn.BatchNorm1d(dim, affine=False)) if address_norm == "batch" else nn.Identity
         self.q_embd = nn.Linear(dim, dim)
         self.v_embd = nn.Linear(dim, dim)
+        self.q_norm = norm()
+        self.v_norm = norm()
         self.dropout = nn.Dropout(dropout)
         self.fusion = nn.Linear(2 * dim, dim)
 
@@ -68,8 +77,8 @@ class AudioLipMemory(nn.Module):
         the start of the one-slot collapse seen with random slots."""
         if audio.shape != (self.slots, self.key.shape[1]) or lip.shape != audio.shape:
             raise ValueError(f"need ({self.slots}, {self.key.shape[1]}) features, got {tuple(audio.shape)}")
-        self.key.copy_(self.q_embd(audio))
-        self.value.copy_(self.v_embd(lip) if store_target == "projected" else lip)
+        self.key.copy_(self.audio_query(audio))
+        self.value.copy_(self.lip_query(lip) if store_target == "projected" else lip)
 
     def fuse(self, audio: torch.Tensor, lip: torch.Tensor) -> torch.Tensor:
         """Decoder input from the raw audio feature and a lip feature: fusion(dropout(f_aud ⊕ f_lip))."""
@@ -79,8 +88,16 @@ class AudioLipMemory(nn.Module):
         """Lip feature recalled by an address: (N, S) · (S, E) → (N, E) (one-hot = one slot's value)."""
         return lip_address @ self.value
 
+    def audio_query(self, audio: torch.Tensor) -> torch.Tensor:
+        """Projected audio feature that addresses the key memory, (N, E)."""
+        return self.q_norm(self.q_embd(audio))
+
+    def lip_query(self, lip: torch.Tensor) -> torch.Tensor:
+        """Projected lip feature that addresses the value memory (and the store loss's target), (N, E)."""
+        return self.v_norm(self.v_embd(lip))
+
     def key_address(self, audio: torch.Tensor) -> torch.Tensor:
-        return address(self.q_embd(audio), self.key, self.kappa)
+        return address(self.audio_query(audio), self.key, self.kappa)
 
     def forward(
         self,
@@ -88,17 +105,19 @@ class AudioLipMemory(nn.Module):
         lip: torch.Tensor | None = None,
         train_lip_source: str = "value-recalled",
         store_target: str = "projected",
+        train_path_audio: str = "keep",
     ) -> MemoryOutput:
         key_address = self.key_address(audio)  # (N, S)
         out = MemoryOutput(fused_key=self.fuse(audio, self.recall(key_address)), key_address=key_address)
         if lip is None:
             return out
-        projected = self.v_embd(lip)  # (N, E)
+        projected = self.lip_query(lip)  # (N, E)
         value_address = address(projected, self.value, self.kappa)  # (N, S)
         recalled = self.recall(value_address)  # (N, E)
         target = projected.detach() if store_target == "projected" else lip
         out.value_address = value_address
         out.store_loss = F.mse_loss(recalled, target)
         out.align_loss = align_loss(value_address, key_address)
-        out.fused_value = self.fuse(audio, recalled if train_lip_source == "value-recalled" else lip)
+        lip_input = recalled if train_lip_source == "value-recalled" else lip
+        out.fused_value = self.fuse(audio if train_path_audio == "keep" else torch.zeros_like(audio), lip_input)
         return out

@@ -153,6 +153,8 @@ class SyncTalkFaceTask(TrainingTask):
             )
         paths = [out.key_frames] + ([out.value_frames] if out.value_frames is not None else [])
         gt_lip = out.lip_feature.view(b, 5, -1)[:, 2].float()  # (B, E): GT window t … t+4
+        if w.vv_gt_branch == "detached":
+            gt_lip = gt_lip.detach()
         losses: dict[str, torch.Tensor] = {}
         for tag, frames in zip(("g", "G"), paths, strict=False):
             frames = frames.float()

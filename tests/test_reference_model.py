@@ -95,6 +95,22 @@ def test_store_loss_and_recall_by_hand():
     torch.testing.assert_close(memory.recall(one_hot), torch.tensor([[0.0, 1.0]]))
 
 
+def test_batch_address_norm_centres_queries_that_share_one_direction():
+    common = torch.tensor([10.0, 0.0])
+    audio = common + torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])  # (4, 2): one cone
+    slots = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    top = {}
+    for norm in ("none", "batch"):
+        memory = AudioLipMemory(slots=4, dim=2, kappa=16.0, dropout=0.0, address_norm=norm).train()
+        with torch.no_grad():
+            memory.key.copy_(slots)
+            memory.q_embd.weight.copy_(torch.eye(2))
+            memory.q_embd.bias.zero_()
+        top[norm] = memory.key_address(audio).argmax(1).tolist()
+    assert len(set(top["none"])) == 1  # every query nearest to the same slot
+    assert top["batch"] == [0, 1, 2, 3]  # centred: each query finds its own direction
+
+
 def test_gradient_reaches_both_memories():
     model = SyncTalkFace(model_preset("micro"))
     out = model(*_inputs(64))
@@ -111,6 +127,21 @@ def test_paper_training_path_feeds_raw_lip_feature():
     skips = model.identity_encoder(model.identity_input(target, reference))
     fused = model.memory.fuse(model.audio_encoder(mel), out.lip_feature)
     torch.testing.assert_close(out.value_frames, model.decoder(fused, skips))
+
+
+@pytest.mark.parametrize("lip_source", ["value-recalled", "raw"])
+def test_dropping_audio_from_the_training_path_leaves_only_the_lip_feature(lip_source):
+    torch.manual_seed(0)
+    config = model_preset("micro", train_path_audio="drop", train_lip_source=lip_source)
+    model = SyncTalkFace(config).eval()
+    mel, target, reference, lip = _inputs(64)
+    out = model(mel, target, reference, lip)
+    other = model(torch.randn_like(mel), target, reference, lip)
+    torch.testing.assert_close(out.value_frames, other.value_frames)  # Î_G does not see the audio
+    assert not torch.equal(out.key_frames, other.key_frames)  # Î_g (inference path) does
+    keep = SyncTalkFace(model_preset("micro", train_lip_source=lip_source)).eval()
+    keep.load_state_dict(model.state_dict())
+    assert not torch.equal(keep(mel, target, reference, lip).value_frames, out.value_frames)
 
 
 def test_one_hot_decoding_equals_recalling_that_slot():
@@ -207,11 +238,18 @@ def test_wrong_mel_shape_is_a_clear_error():
         ({"slots": -1}, "--slots -1"),
         ({"fusion_dropout": 1.0}, "fusion_dropout"),
         ({"memory_init": "kmeans"}, "memory_init"),
+        ({"address_norm": "layer"}, "address_norm"),
+        ({"train_path_audio": "zero"}, "train_path_audio"),
     ],
 )
 def test_invalid_model_settings_are_refused(override, message):
     with pytest.raises(StfbenchError, match=message):
         model_preset("micro", **override)
+
+
+def test_invalid_vv_branch_is_refused():
+    with pytest.raises(StfbenchError, match="vv_gt_branch"):
+        LossConfig(vv_gt_branch="frozen")
 
 
 def test_audio_shorter_than_five_frames_is_too_short():

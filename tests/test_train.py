@@ -117,10 +117,25 @@ def test_data_memory_init_puts_each_slot_on_a_training_frame():
         audio = generator.audio_encoder(batch["mels"].reshape(-1, 1, 80, 16))[:8]  # (8, E)
         lip = generator.lip_encoder(mask_upper_half(lip_encoder_windows(batch["window"])))[:8]  # (8, E)
         assert memory.key_address(audio).argmax(1).tolist() == list(range(8))
-        assert address(memory.v_embd(lip), memory.value, memory.kappa).argmax(1).tolist() == list(range(8))
+        assert address(memory.lip_query(lip), memory.value, memory.kappa).argmax(1).tolist() == list(range(8))
     random_task = _task(slots=8)
     random_task.initialize(np.random.default_rng([0, 2**32 - 1]))  # memory_init="random": a no-op
     assert torch.equal(random_task.generator.memory.key, random_key)
+
+
+@pytest.mark.parametrize("branch", ["live", "detached"])
+def test_vv_gt_branch_decides_whether_the_vv_loss_trains_the_lip_encoder(tmp_path, branch):
+    """With only the VV loss on and no memory (so no generated frame depends on the lip encoder), one step
+    changes the lip encoder iff its GT branch is live."""
+    seed_everything(0)
+    loss = LossConfig(recon=0.0, av_sync=0.0, gan=0.0, memory=0.0, vv_gt_branch=branch)
+    task = SyncTalkFaceTask(model_preset("micro", slots=0), loss, _clips())
+    before = {k: v.clone() for k, v in task.generator.lip_encoder.state_dict().items() if v.is_floating_point()}
+    Trainer(task, TrainConfig(steps=1, batch_size=2), tmp_path, torch.device("cpu"), RunInfo()).run(show_progress=False)
+    weights = [k for k in before if not k.endswith(("running_mean", "running_var"))]
+    changed = any(not torch.equal(before[k], task.generator.lip_encoder.state_dict()[k]) for k in weights)
+    assert changed == (branch == "live")
+    assert _log(tmp_path)[0]["vv_g"] > 0
 
 
 def test_resuming_with_other_model_settings_is_refused(tmp_path):

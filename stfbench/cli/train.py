@@ -36,6 +36,17 @@ def train(
         "--memory-init",
         help="Memory slots: random N(0, 0.5²) (code) or data (projected features of S training frames).",
     ),
+    address_norm: str = typer.Option(
+        "none",
+        "--address-norm",
+        help="none (code) or batch: centre the projected queries with a BatchNorm before addressing (stfbench).",
+    ),
+    train_path_audio: str = typer.Option(
+        "keep", "--train-path-audio", help="keep (paper, code) or drop: Î_G is made from the lip feature alone."
+    ),
+    vv_detach_gt: bool = typer.Option(
+        False, "--vv-detach-gt", help="VV loss moves only the generated frames, not the lip encoder's GT branch."
+    ),
     paper_store_loss: bool = typer.Option(
         False, "--paper-store-loss", help="Store loss against raw f_lip (paper) instead of v_embd(f_lip) (code)."
     ),
@@ -89,10 +100,18 @@ def train(
         "train_lip_source": "raw" if paper_training_path else None,
         "memory_init": memory_init,
         "fusion_dropout": fusion_dropout,
+        "address_norm": address_norm,
+        "train_path_audio": train_path_audio,
     }
     config = model_preset(preset, **{k: v for k, v in overrides.items() if v is not None})
     loss = LossConfig(
-        recon_weight, av_weight, vv_weight, gan_weight, memory_weight, "raw" if paper_store_loss else "projected"
+        recon_weight,
+        av_weight,
+        vv_weight,
+        gan_weight,
+        memory_weight,
+        "raw" if paper_store_loss else "projected",
+        "detached" if vv_detach_gt else "live",
     )
     train_config = TrainConfig(
         steps=steps,
