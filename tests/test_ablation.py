@@ -12,7 +12,14 @@ import tomli_w
 
 from stfbench.errors import StfbenchError
 from stfbench.protocols import PROTOCOL_DIR
-from stfbench.runner.ablation import AblationConfig, loss_settings, run_ablation, slot_settings, train_folder
+from stfbench.runner.ablation import (
+    AblationConfig,
+    loss_settings,
+    run_ablation,
+    slot_settings,
+    train_command,
+    train_folder,
+)
 
 
 def test_settings_parsing() -> None:
@@ -93,9 +100,14 @@ def test_tiny_default_schedule_and_train_option_override(tmp_path: Path, monkeyp
 
     monkeypatch.setattr("stfbench.runner.ablation.run_ablation", capture)  # imported by the command at call time
     runner = CliRunner()
-    for extra in ([], ["--train-opt", "--lr-g=5e-4"], ["--preset", "paper"]):
+    for extra in ([], ["--train-opt", "--lr-g=5e-4"], ["--preset", "paper"], ["--train-opt", "--vv-detach-gt"]):
         result = runner.invoke(app, ["ablate", "--slots", "0", "--out", str(tmp_path / str(len(seen))), *extra])
         assert result.exit_code == 0, result.output
     assert seen[0].extra_train_options == {"--lr-g": "1e-3"} and seen[0].steps == ablate_cli.TINY_STEPS
     assert seen[1].extra_train_options == {"--lr-g": "5e-4"}
     assert seen[2].extra_train_options == {} and seen[2].steps == 200_000
+    assert seen[3].extra_train_options == {"--lr-g": "1e-3", "--vv-detach-gt": None}
+    command = train_command(seen[3], seen[3].settings[0], tmp_path / "run")
+    assert command[-5:] == ["--lr-g", "1e-3", "--vv-detach-gt", "--slots", "0"]  # a switch goes without a value
+    bad = runner.invoke(app, ["ablate", "--slots", "0", "--out", str(tmp_path / "bad"), "--train-opt", "lr=1"])
+    assert isinstance(bad.exception, StfbenchError) and "--train-opt lr=1" in str(bad.exception)

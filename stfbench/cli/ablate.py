@@ -50,7 +50,11 @@ def ablate(
     metrics: str = typer.Option(None, "--metrics", help="Comma-separated metrics (default: the protocol's)."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (default: auto)."),
     limit_clips: int = typer.Option(None, "--limit-clips", help="Train on the first N training clips only."),
-    train_opt: list[str] = typer.Option([], "--train-opt", help="Extra `stfbench train` option, e.g. --gan-weight=0."),
+    train_opt: list[str] = typer.Option(
+        [],
+        "--train-opt",
+        help="Extra `stfbench train` option: --name=value (e.g. --gan-weight=0) or a switch (--vv-detach-gt).",
+    ),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
 ) -> None:
     """Train one SyncTalkFace per setting with the same seed, data and schedule; table + plot per metric."""
@@ -66,9 +70,9 @@ def ablate(
     extra = {} if paper else {"--lr-g": TINY_LR}  # a --train-opt --lr-g=… overrides it
     for option in train_opt:
         key, sep, value = option.partition("=")
-        if not sep or not key.startswith("--"):
-            raise StfbenchError(f"--train-opt {option}: expected --name=value")
-        extra[key] = value
+        if not key.startswith("--") or (sep and not value):
+            raise StfbenchError(f"--train-opt {option}: expected --name=value or a switch --name")
+        extra[key] = value if sep else None
     config = AblationConfig(
         out_dir=out or Path("ablations") / f"{Path(dataset).stem}-{'slots' if slots is not None else 'losses'}",
         settings=settings,

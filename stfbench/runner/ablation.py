@@ -55,7 +55,7 @@ class AblationConfig:
     metrics: list[str] | None = None
     device: str | None = None
     limit_clips: int | None = None
-    extra_train_options: dict[str, str] = field(default_factory=dict)
+    extra_train_options: dict[str, str | None] = field(default_factory=dict)  # None = a switch without value
     show_progress: bool = True
 
 
@@ -125,7 +125,7 @@ def train_command(config: AblationConfig, setting: Setting, folder: Path) -> lis
     if config.limit_clips:
         command += ["--limit-clips", str(config.limit_clips)]
     for key, value in {**config.extra_train_options, **setting.train_options}.items():
-        command += [key, value]
+        command += [key] if value is None else [key, value]  # None: a switch such as --vv-detach-gt
     return command
 
 
