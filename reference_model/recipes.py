@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -75,6 +75,7 @@ class SyncTalkFaceTask(TrainingTask):
     """Trains `SyncTalkFace` + `QualityDiscriminator` on `TrainingClip`s."""
 
     kind = "synctalkface"
+    config_types: ClassVar[dict[str, type]] = {"model": ModelConfig, "loss": LossConfig, "expert": ExpertConfig}
 
     def __init__(
         self,
@@ -213,6 +214,7 @@ class ExpertTask(TrainingTask):
     """Trains a `ColorSyncNet` with BCE on cosine similarity, 50 % in-sync / 50 % off-sync windows."""
 
     kind = "color-syncnet"
+    config_types: ClassVar[dict[str, type]] = {"expert": ExpertConfig}
 
     def __init__(self, config: ExpertConfig, clips: list[TrainingClip], val_clips: list[TrainingClip] | None = None):
         if not clips:

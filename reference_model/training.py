@@ -19,7 +19,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -30,7 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from stfbench.errors import StfbenchError
 from stfbench.reference_model.checkpoint import atomic_torch_save, load_checkpoint
-from stfbench.reference_model.config import RunInfo, TrainConfig
+from stfbench.reference_model.config import RunInfo, TrainConfig, from_dict
 
 CHECKPOINT_NAME = "last.pt"
 LOG_NAME = "train_log.jsonl"
@@ -43,6 +43,8 @@ class TrainingTask(ABC):
     kind: str = "task"
     #: Networks saved in checkpoints and optimised (frozen loss networks are not listed here).
     modules: dict[str, nn.Module]
+    #: Dataclass of each entry of `configs()`: a setting added after a run was saved is read as its default.
+    config_types: ClassVar[dict[str, type]] = {}
 
     @abstractmethod
     def build_optimizers(self, train: TrainConfig) -> dict[str, torch.optim.Optimizer]:
@@ -168,7 +170,11 @@ class Trainer:
         state = load_checkpoint(self.checkpoint_path)
         if state.get("kind") != self.task.kind:
             raise StfbenchError(f"holds a {state.get('kind')!r} run, not {self.task.kind!r}", self.checkpoint_path)
-        changed = sorted(k for k, v in self.task.configs().items() if state["configs"].get(k) != v)
+        saved = {
+            name: asdict(from_dict(self.task.config_types[name], value)) if name in self.task.config_types else value
+            for name, value in state["configs"].items()
+        }
+        changed = sorted(k for k, v in self.task.configs().items() if saved.get(k) != v)
         if changed:
             raise StfbenchError(
                 f"holds a run with different {', '.join(changed)} settings; use a new --out to start another run",

@@ -147,6 +147,29 @@ def test_resuming_with_other_model_settings_is_refused(tmp_path):
         other.run(show_progress=False)
 
 
+def test_runs_saved_before_a_setting_existed_resume_with_its_default(tmp_path):
+    """A checkpoint whose configs lack a later-added field (here address_norm, vv_gt_branch) resumes when the
+    current value is that field's default, and is refused when it is not."""
+    Trainer(_task(), TrainConfig(steps=1, batch_size=2), tmp_path, torch.device("cpu"), RunInfo()).run(
+        show_progress=False
+    )
+    path = tmp_path / "last.pt"
+    state = torch.load(path, weights_only=False)
+    del state["configs"]["model"]["address_norm"], state["configs"]["loss"]["vv_gt_branch"]
+    torch.save(state, path)
+    resumed = Trainer(_task(), TrainConfig(steps=2, batch_size=2), tmp_path, torch.device("cpu"), RunInfo())
+    resumed.run(show_progress=False)
+    assert resumed.step == 2
+    seed_everything(0)
+    other = SyncTalkFaceTask(
+        model_preset("micro", slots=8, address_norm="batch"), LossConfig(), _clips(), None, _task().expert, "0" * 64
+    )
+    with pytest.raises(StfbenchError, match="different model settings"):
+        Trainer(other, TrainConfig(steps=3, batch_size=2), tmp_path, torch.device("cpu"), RunInfo()).run(
+            show_progress=False
+        )
+
+
 def test_memory_off_model_trains_and_exports(tmp_path):
     task = _task(slots=0)
     trainer = Trainer(task, TrainConfig(steps=2, batch_size=2), tmp_path, torch.device("cpu"), RunInfo(["x"], "d", 0))

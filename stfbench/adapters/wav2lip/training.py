@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -38,6 +38,7 @@ class Wav2LipTask(TrainingTask):
     """Trains `Wav2Lip(width_mult)` on `TrainingClip`s (see module docstring for the loss)."""
 
     kind = "wav2lip"
+    config_types: ClassVar[dict[str, type]] = {"wav2lip": Wav2LipConfig}
 
     def __init__(
         self, config: Wav2LipConfig, clips: list, val_clips: list | None = None, expert=None, expert_sha256=None
