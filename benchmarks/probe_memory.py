@@ -9,6 +9,10 @@ memory the key-addressed recall A_aud·M_value and the key address A_aud itself.
 regressed on the four articulation parameters by ridge regression (λ = 10); the printed figure is R² on
 held-out clips (leave one clip out), averaged over the four parameters: 1 = the feature determines the
 mouth linearly, 0 = no better than the mean over the other clips (it can go below 0).
+
+It also prints which input the decoder reads, on 8 fixed windows of the split (40 frames): the mean L1 on
+[0, 1] of the generated lower halves between the key path Î_g and the training path Î_G (real lip feature
+or its value recall), and between Î_g for the true audio and for another window's audio.
 """
 
 from __future__ import annotations
@@ -21,11 +25,11 @@ import torch
 
 from stfbench.datasets import clip_path, layout_of
 from stfbench.protocols import protocol_root
-from stfbench.reference_model.checkpoint import load_checkpoint
-from stfbench.reference_model.config import ModelConfig, from_dict
-from stfbench.reference_model.data import to_unit_range
+from stfbench.reference_model.data import TrainingClip, sample_generator_batch, to_unit_range
 from stfbench.reference_model.dataset import dataset_protocol, load_training_clips
 from stfbench.reference_model.generator import SyncTalkFace, mask_upper_half
+from stfbench.reference_model.inference import load_generator
+from stfbench.reference_model.recipes import lip_encoder_windows
 from stfbench.synth import load_ground_truth
 
 
@@ -44,13 +48,23 @@ def ridge_r2(features: np.ndarray, targets: np.ndarray, groups: np.ndarray, pena
     return float((1 - residual / total).mean())
 
 
-def load_generator(path: Path) -> SyncTalkFace:
-    state = load_checkpoint(path, kind="synctalkface")
-    generator = SyncTalkFace(from_dict(ModelConfig, state["configs"]["model"]))
-    weights = {k.removeprefix("module."): v.float() for k, v in state["modules"]["generator"].items()}
-    generator.load_state_dict(weights, strict=False)  # an export has no lip encoder
-    generator.has_lip_encoder = any(k.startswith("lip_encoder.") for k in weights)
-    return generator.eval()
+def lower_half_changes(generator: SyncTalkFace, clips: list[TrainingClip], with_lip: bool) -> tuple[float, float]:
+    """Mean L1 on [0, 1] of generated lower halves: Î_g against Î_G (nan without memory or lip encoder), and
+    Î_g against Î_g driven by another window's audio."""
+    batch = sample_generator_batch(clips, np.random.default_rng(1), 8)
+    window = batch["window"]  # (8, 9, 3, H, W)
+    _, _, c, h, w = window.shape
+    target, reference = window[:, 2:7].reshape(-1, c, h, w), batch["reference"].reshape(-1, c, h, w)  # (40, 3, H, W)
+    mel = batch["mels"].reshape(-1, 1, 80, 16)  # (40, 1, 80, 16)
+    with torch.no_grad():
+        out = generator(mel, target, reference, lip_encoder_windows(window) if with_lip else None)
+        swapped = generator(mel.roll(7, 0), target, reference).key_frames
+
+    def change(a: torch.Tensor, b: torch.Tensor) -> float:
+        return float((a[..., h // 2 :, :] - b[..., h // 2 :, :]).abs().mean() / 2)
+
+    paths = change(out.key_frames, out.value_frames) if out.value_frames is not None else float("nan")
+    return paths, change(out.key_frames, swapped)
 
 
 def main() -> None:
@@ -70,9 +84,10 @@ def main() -> None:
     targets = np.concatenate(truth)  # (N, 4)
     groups = np.concatenate([np.full(len(t), i) for i, t in enumerate(truth)])  # (N,)
     print(f"{len(clips)} {args.split} clips, {len(targets)} frames; R² of articulation (leave one clip out)")
-    print(f"{'checkpoint':40s} {'f_aud':>7s} {'f_lip':>7s} {'recall':>7s} {'A_aud':>7s}")
+    print(f"{'checkpoint':40s} {'f_aud':>7s} {'f_lip':>7s} {'recall':>7s} {'A_aud':>7s} {'Î_g↔Î_G':>8s} {'audio':>7s}")
     for path in args.checkpoints:
-        generator = load_generator(path)
+        loaded = load_generator(path)
+        generator, with_lip = loaded.model, not loaded.inference_only
         features: dict[str, list[torch.Tensor]] = {"aud": [], "lip": [], "recall": [], "address": []}
         with torch.no_grad():
             for clip in clips:
@@ -81,7 +96,7 @@ def main() -> None:
                 mel = torch.from_numpy(clip.gen_mels[2 : clip.num_frames - 2])[:, None]  # (N, 1, 80, 16)
                 audio = generator.audio_encoder(mel)  # (N, E)
                 features["aud"].append(audio)
-                if generator.has_lip_encoder:
+                if with_lip:
                     windows = torch.stack([frames[i - 2 : i + 3] for i in t]).permute(0, 2, 1, 3, 4)  # (N, 3, 5, H, W)
                     features["lip"].append(generator.lip_encoder(mask_upper_half(windows)))
                 if generator.memory is not None:
@@ -91,7 +106,8 @@ def main() -> None:
         scores = [
             f"{ridge_r2(torch.cat(v).numpy(), targets, groups):7.3f}" if v else f"{'—':>7s}" for v in features.values()
         ]
-        print(f"{str(path)[-40:]:40s} " + " ".join(scores), flush=True)
+        paths, audio_swap = lower_half_changes(generator, clips, with_lip)
+        print(f"{str(path)[-40:]:40s} " + " ".join(scores) + f" {paths:8.4f} {audio_swap:7.4f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ class LoadedGenerator:
     path: Path
     sha256: str
     run: dict[str, Any]
+    inference_only: bool = False  # an export: training-only parts (the lip encoder) keep their random init
 
 
 def load_generator(path: str | Path, device: torch.device | str = "cpu") -> LoadedGenerator:
@@ -50,7 +51,9 @@ def load_generator(path: str | Path, device: torch.device | str = "cpu") -> Load
         raise WeightsError(
             f"generator weights do not fit its config (missing {missing[:3]}, unexpected {unexpected[:3]})", path
         )
-    return LoadedGenerator(model.to(device).eval(), path, sha256_file(path), state.get("run", {}))
+    return LoadedGenerator(
+        model.to(device).eval(), path, sha256_file(path), state.get("run", {}), bool(state.get("inference_only"))
+    )
 
 
 def frames_for_audio(num_samples: int, sample_rate: int, fps: float) -> int:

@@ -178,6 +178,7 @@ def test_memory_off_model_trains_and_exports(tmp_path):
     export_inference(trainer.state(), ["generator"], tmp_path / "g.pt", drop=("generator.lip_encoder.",))
     loaded = load_generator(tmp_path / "g.pt")
     assert loaded.model.memory is None
+    assert loaded.inference_only and not load_generator(tmp_path / "last.pt").inference_only  # lip encoder only in last
     assert load_checkpoint(tmp_path / "g.pt")["modules"]["generator"]["decoder.output.1.weight"].dtype == torch.float16
 
 
