@@ -1,4 +1,5 @@
-"""Test-wide settings: one torch thread, a private cache, Agg plots; fixtures live in tests/fixtures/."""
+"""Test-wide settings: one torch thread (`STFBENCH_TEST_THREADS=2` checks the suite with two), a private cache, Agg
+plots; fixtures live in tests/fixtures/."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import torch
 
-torch.set_num_threads(1)
+torch.set_num_threads(int(os.environ.get("STFBENCH_TEST_THREADS", "1")))
 
 pytest_plugins = sorted(
     f"fixtures.{p.stem}" for p in (Path(__file__).parent / "fixtures").glob("*.py") if p.stem != "__init__"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import tomllib
 from pathlib import Path
 
@@ -109,9 +108,7 @@ def test_cache_hit_skips_detection_and_settings_change_the_key(tmp_path: Path, m
 
     with monkeypatch.context() as patched:
         patched.setattr(prepare_module, "_compute", no_detection)
-        started = time.perf_counter()
         again = prepare_clip(video, protocol)
-        assert time.perf_counter() - started < 0.5
     np.testing.assert_array_equal(again.crops, first.crops)
     np.testing.assert_array_equal(again.boxes, first.boxes)
     smaller = prepare_clip(video, load_protocol(_protocol(tmp_path, size=64)))
