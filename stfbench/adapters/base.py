@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from stfbench.prerequisites import Check
+
 
 @dataclass
 class GenerationRequest:
@@ -83,6 +85,11 @@ class ModelAdapter(ABC):
     @abstractmethod
     def generate(self, request: GenerationRequest) -> np.ndarray | Generated:
         """Return the generated face crops, (T, S, S, 3) uint8 RGB, T = request.num_frames."""
+
+    def prerequisites(self, dataset: str) -> list[Check]:
+        """What `prepare` will need for `dataset` (checkpoint files, folders), checked without loading anything,
+        so a run reports every missing file at once (`stfbench doctor`)."""
+        return []
 
     def driving_audio(self, request: GenerationRequest, audio_of: AudioLookup) -> np.ndarray | None:
         """Replacement driving audio for this clip (scored with the output), or None to keep the protocol's.

@@ -11,6 +11,7 @@ import torch
 
 from stfbench.adapters.base import GenerationRequest, ModelAdapter
 from stfbench.errors import ModelError, WeightsError
+from stfbench.prerequisites import Check, check_checkpoint
 
 #: Weight-registry id used without `--checkpoint`, per dataset.
 DEFAULT_CHECKPOINTS = {"synthetic": "synctalkface_tiny_synthetic"}
@@ -34,6 +35,11 @@ class SyncTalkFaceAdapter(ModelAdapter):
         path = resolve_checkpoint(self.checkpoint, getattr(protocol, "dataset", None), self.trust_unverified)
         self.checkpoint = str(path)
         self.loaded = load_generator(path, device)
+
+    def prerequisites(self, dataset: str) -> list[Check]:
+        fix = "train one with `stfbench train --model synctalkface --dataset D` and pass --checkpoint PATH"
+        default = DEFAULT_CHECKPOINTS.get(dataset)
+        return check_checkpoint(self.name, self.checkpoint, default, self.trust_unverified, fix)
 
     def generate(self, request: GenerationRequest) -> np.ndarray:
         from stfbench.reference_model.inference import generate_crops

@@ -13,6 +13,7 @@ from stfbench.adapters.base import GenerationRequest, ModelAdapter
 from stfbench.adapters.wav2lip.checkpoint import LoadedWav2Lip, load_wav2lip
 from stfbench.adapters.wav2lip.model import Wav2Lip
 from stfbench.errors import ModelError, TooShortError, WeightsError
+from stfbench.prerequisites import Check, check_checkpoint
 
 #: Weight-registry id used when `--checkpoint` is not given, per dataset (the committed tiny model for the
 #: synthetic protocol; the public non-GAN checkpoint elsewhere).
@@ -49,6 +50,11 @@ class Wav2LipAdapter(ModelAdapter):
         self.checkpoint = str(path)
         self.device = device
         self.loaded = load_wav2lip(path, device)
+
+    def prerequisites(self, dataset: str) -> list[Check]:
+        default = DEFAULT_CHECKPOINTS.get(dataset, FALLBACK_CHECKPOINT)
+        fix = "pass --checkpoint PATH (Wav2Lip's wav2lip.pth or wav2lip_gan.pth, or one from `stfbench train`)"
+        return check_checkpoint(self.name, self.checkpoint, default, self.trust_unverified, fix)
 
     @torch.no_grad()
     def generate(self, request: GenerationRequest) -> np.ndarray:
