@@ -26,6 +26,12 @@ class DecodeError(StfbenchError):
     status = "decode-error"
 
 
+class TooLargeError(StfbenchError):
+    """The decoded clip would exceed the decoded-size limit (or Pillow's decompression-bomb limit)."""
+
+    status = "too-large"
+
+
 class NoAudioError(StfbenchError):
     """The clip has no audio track and no separate audio was given."""
 

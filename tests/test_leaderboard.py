@@ -103,7 +103,8 @@ def test_json_and_ci_and_selection(runs: list[Path]) -> None:
         "ci95": [8.697, 8.897],
         "best": True,
     }
-    assert payload["rows"][1]["values"]["lrs2"]["psnr"]["text"] == "N/A"
+    assert payload["rows"][1]["values"]["lrs2"]["psnr"]["text"] == "∞"
+    assert payload["rows"][1]["values"]["lrs2"]["psnr"]["value"] == "inf"
     assert "| wav2lip | **8.797 ± 0.100** | **31.274 ± 0.100** | 1240/1243 |" in render(board, "markdown")
 
 

@@ -219,7 +219,7 @@ def test_disk_full_stops_the_run_and_keeps_written_results(tmp_path: Path, monke
         original(path, data)
 
     monkeypatch.setattr(store_module, "write_atomic", full_after_two)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(StfbenchError, match=r"run/state\.pkl: cannot write: No space left on device$"):
         _run(tmp_path / "run")
     monkeypatch.setattr(store_module, "write_atomic", original)
     assert len(RunStore(tmp_path / "run").read_records()) == 2

@@ -69,6 +69,7 @@ def run(
         "--lse-precision",
         help="LSE SyncNet precision: fp32, bf16, fp16 (CUDA); not fp32 changes the protocol hash and metric name.",
     ),
+    strict: bool = typer.Option(False, "--strict", help="Exit 3 when any clip failed (default: when none scored)."),
 ) -> None:
     """Generate every clip of DATASET's protocol with MODEL, score it, and write a run folder."""
     from stfbench.adapters.registry import load_adapter, resolve_adapter_class
@@ -116,11 +117,16 @@ def run(
         console.print(f"rank 0: waiting for {shard_spec[1]} shards to finish …")
         wait_for_shards(out_dir, shard_spec[1])
         run_dir = merge_shards(out_dir, device=device, trust_unverified=trust_unverified)
-    print_summary(console, run_dir)
+    summary = print_summary(console, run_dir)
+    failed = summary["n_expected"] - summary["n_scored"]
+    if summary["n_scored"] == 0 or (strict and failed):
+        why = "no clip was scored" if summary["n_scored"] == 0 else f"{failed} clips failed (--strict)"
+        Console(stderr=True).print(f"error: {why}", highlight=False, markup=False)
+        raise typer.Exit(3)
 
 
-def print_summary(console: Console, run_dir: Path) -> None:
-    """Metric means ± CI, counts and failures of a finished run."""
+def print_summary(console: Console, run_dir: Path) -> dict:
+    """Print metric means ± CI, counts and failures of a finished run; returns its summary."""
     from stfbench.runner.store import RunStore
 
     summary = RunStore(run_dir).read_summary()
@@ -131,11 +137,12 @@ def print_summary(console: Console, run_dir: Path) -> None:
     for key, stats in summary["metrics"].items():
         ci = stats.get("ci95")
         ci_text = f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci and None not in ci else ""
-        table.add_row(key, f"{stats['mean']:.3f}", ci_text)
+        table.add_row(key, "n/a" if stats["mean"] is None else f"{stats['mean']:.3f}", ci_text)
     console.print(table)
     failures = ", ".join(f"{k}: {v}" for k, v in summary["failures"].items()) or "none"
     console.print(f"scored {summary['n_scored']}/{summary['n_expected']} clips; failures: {failures}")
-    console.print(f"run folder: {run_dir}")
+    console.print(f"run folder: {run_dir}", highlight=False, markup=False)
+    return summary
 
 
 def _init_parameters(cls: type) -> set[str]:

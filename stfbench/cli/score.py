@@ -9,11 +9,16 @@ Output folder (`--out`):
                   "metric_names": {key: name with variant/backend, e.g. "lse[fullframe224,syncnet_v2]"},
                   "metrics": {key: {"mean", "ci95", "n", ...}}, "metric_settings", "provenance"}
     state.pkl     metric statistics after the last recorded clip (for --resume)
+    settings.json what --resume must match: pred, gt, audio, pairing, metrics and their settings, trim, resample
+    .lock         held (OS file lock) while a process writes the folder; a second one is refused
+Exit status: 0; 2 for a user error (one line); 3 when no clip was scored, pairing failed for every clip, or
+(with --strict) any clip failed.
 Frames are compared as given (they should be face crops in the same space); LSE uses whole frames.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -62,41 +67,68 @@ def score(
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue a previous score run in --out."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a previous score run in --out."),
+    pairing: str = typer.Option(
+        "clips", "--pairing", help="clips (videos / frame folders) or images (each image file is one clip)."
+    ),
+    strict: bool = typer.Option(False, "--strict", help="Exit 3 when any clip failed (default: when none scored)."),
 ) -> None:
     """Score existing clips against ground truth: PSNR, SSIM, LMD, FID, LSE-C/LSE-D/AV offset, LPIPS."""
     from stfbench.device import resolve_device
     from stfbench.metrics import NEEDS_GT, MetricSettings, build_metrics, missing_weights, parse_metric_names
-    from stfbench.metrics.pairing import pair_clips
+    from stfbench.metrics.pairing import describe_pairing, pair_clips
+    from stfbench.runner.lock import RunLock, check_output_dir
 
     names = parse_metric_names(metrics)
-    if gt is None and set(names) & NEEDS_GT:
-        raise StfbenchError(
-            f"--gt is required for {', '.join(sorted(set(names) & NEEDS_GT))} (only lse works without it)"
-        )
-    settings = _settings(protocol, lse_variant, lse_weights, lse_precision, lmd_backend, fid_frame_step, gt_stats)
-    torch_device = resolve_device(device)
-    unavailable = {}
-    if protocol == "synthetic" and "fid" in names:  # the synthetic protocol reports FID as n/a without Inception
-        unavailable = missing_weights(["fid"], settings)
-        names = [n for n in names if n not in unavailable]
-        for reason in unavailable.values():
-            Console(stderr=True).print(f"[yellow]FID is n/a:[/] {reason}", highlight=False)
-    built = build_metrics(names, settings, torch_device, trust_unverified)
-    pairs = pair_clips(pred, gt, audio)
-    run = ScoreRun(out, built, pairs, names, trim=trim, resample=resample, resume=resume, overwrite=overwrite)
-    run.provenance = {
-        "device": str(torch_device),
-        "trust_unverified": trust_unverified,
-        "settings": _plain(MetricSettings.from_any(settings)),
-        "unavailable": unavailable,
-    }
-    summary = run.run()
-    if save_stats is not None:
-        fid = next((m for m in run.metrics if "fid" in m.keys), None)
-        if fid is None:
-            raise StfbenchError("--save-stats needs the fid metric")
-        fid.save_gt_stats(str(save_stats))
-    print_summary(summary)
+    if pairing == "images" and "lse" in names:
+        raise StfbenchError("--pairing images: lse needs video with audio (drop it from --metrics)")
+    check_output_dir(out)
+    with RunLock(out) as lock:  # a second writer is refused before any heavy setup
+        if gt is None and set(names) & NEEDS_GT:
+            raise StfbenchError(
+                f"--gt is required for {', '.join(sorted(set(names) & NEEDS_GT))} (only lse works without it)"
+            )
+        settings = _settings(protocol, lse_variant, lse_weights, lse_precision, lmd_backend, fid_frame_step, gt_stats)
+        torch_device = resolve_device(device)
+        unavailable = {}
+        if protocol == "synthetic" and "fid" in names:  # the synthetic protocol reports FID as n/a without Inception
+            unavailable = missing_weights(["fid"], settings)
+            names = [n for n in names if n not in unavailable]
+            for reason in unavailable.values():
+                Console(stderr=True).print(f"[yellow]FID is n/a:[/] {reason}", highlight=False)
+        pairs = pair_clips(pred, gt, audio, mode=pairing)
+        Console(stderr=True).print(describe_pairing(pairs, pred, gt, pairing), highlight=False, markup=False)
+        built = build_metrics(names, settings, torch_device, trust_unverified)
+        resume_settings = {
+            "pred": str(pred), "gt": _str(gt), "audio": _str(audio), "pairing": pairing, "metrics": names,
+            "metric_settings": {m.name: m.settings() for m in built}, "trim": trim, "resample": resample,
+        }  # fmt: skip
+        run = ScoreRun(out, built, pairs, names, trim=trim, resample=resample, resume=resume, overwrite=overwrite,
+                       settings=resume_settings, lock=lock)  # fmt: skip
+        run.provenance = {
+            "device": str(torch_device),
+            "trust_unverified": trust_unverified,
+            "settings": _plain(MetricSettings.from_any(settings)),
+            "unavailable": unavailable,
+        }
+        summary = run.run()
+        if save_stats is not None:
+            fid = next((m for m in run.metrics if "fid" in m.keys), None)
+            if fid is None:
+                raise StfbenchError("--save-stats needs the fid metric")
+            fid.save_gt_stats(str(save_stats))
+        print_summary(summary)
+        failed = summary["n_recorded"] - summary["n_scored"]
+        unpaired = gt is not None and all(p.pred is None or p.gt is None for p in pairs)
+        if unpaired or summary["n_scored"] == 0 or (strict and failed):
+            why = (
+                "pairing failed for every clip"
+                if unpaired
+                else "no clip was scored"
+                if summary["n_scored"] == 0
+                else f"{failed} clips failed (--strict)"
+            )
+            Console(stderr=True).print(f"error: {why}", highlight=False, markup=False)
+            raise typer.Exit(3)
 
 
 def _settings(
@@ -150,8 +182,21 @@ class ScoreRun:
         resample=False,
         resume=False,
         overwrite=False,
+        settings: dict[str, Any] | None = None,
+        lock=None,
     ) -> None:
-        from stfbench.runner.store import RunStore
+        from stfbench.runner.lock import RunLock
+
+        self.lock = (lock or RunLock(out)).acquire()  # re-entrant; released by run(), by the OS if the process dies
+        try:
+            self._open(out, metrics, pairs, names, trim, resample, resume, overwrite, settings or {})
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _open(self, out, metrics, pairs, names, trim, resample, resume, overwrite, settings) -> None:
+        """Check the folder (under its lock) and restore a previous run when resuming."""
+        from stfbench.runner.store import RunStore, read_json, write_json
 
         self.store = RunStore(out)
         self.metrics = metrics
@@ -164,13 +209,28 @@ class ScoreRun:
         if records_file.exists() and not (resume or overwrite):
             raise StfbenchError("already holds a score run: pass --resume to continue or --overwrite", out)
         if overwrite:
-            for name in ("clips.jsonl", "state.pkl", "summary.json"):
+            for name in ("clips.jsonl", "state.pkl", "summary.json", SETTINGS):
                 (Path(out) / name).unlink(missing_ok=True)
+        settings_file = Path(out) / SETTINGS
+        if resume and settings_file.exists():
+            previous = read_json(settings_file)
+            for key in sorted(set(previous) | set(settings)):
+                if _jsonable(previous.get(key)) != _jsonable(settings.get(key)):
+                    raise StfbenchError(
+                        f"cannot resume: {key} differs from the score run in this folder "
+                        f"({previous.get(key)!r} vs {settings.get(key)!r})",
+                        out,
+                    )
         self.done = self._restore() if resume else set()
+        write_json(settings_file, _jsonable(settings))
 
     def _restore(self) -> set[str]:
-        """Load the saved statistics; re-append the one record a crash may have lost after the state save."""
+        """Load the saved statistics; re-append the one record a crash may have lost after the state save.
+        Records holding a clip twice, more clips than expected or clips not being scored are refused."""
+        from stfbench.runner.lock import check_records
+
         records = self.store.read_records(repair=True)
+        check_records(records, self.store.root, len(self.pairs), [p.key for p in self.pairs])
         state = self.store.load_state()
         recorded = {r["clip_id"] for r in records}
         if state is None:
@@ -190,11 +250,25 @@ class ScoreRun:
         return included
 
     def run(self) -> dict[str, Any]:
+        """Score every clip not yet recorded, then write the summary; releases the folder's lock."""
+        from stfbench.runner.lock import OutputError
+
+        try:
+            self._score_all()
+            return self.finish()
+        except OSError as error:
+            raise OutputError.from_os(error, self.store.root) from error
+        finally:
+            self.lock.release()
+
+    def _score_all(self) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from stfbench.runner.run import ramp_groups
 
         todo = [(i, p) for i, p in enumerate(self.pairs) if p.key not in self.done]
         size = self.group_size if any(m.precomputes() for m in self.metrics) else 1
-        groups = [todo[start : start + size] for start in range(0, len(todo), size)]
+        groups = ramp_groups(todo, size)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       transient=True) as progress:  # fmt: skip
             task = progress.add_task("scoring", total=len(todo))
@@ -205,23 +279,28 @@ class ScoreRun:
                     if position + 1 < len(groups):
                         pending = loader.submit(self._load_group, groups[position + 1])
                     started = time.perf_counter()
-                    samples = [s for s in loaded if not isinstance(s, StfbenchError)]
+                    samples = [s for s in loaded if not isinstance(s, Exception)]
                     for metric in self.metrics:
-                        metric.precompute(samples)
+                        with contextlib.suppress(Exception):  # on a crash each clip's update() fails alone
+                            metric.precompute(samples)
                     share = (time.perf_counter() - started) / len(group)
                     for (index, pair), sample in zip(group, loaded, strict=True):
                         self.score_one(index, pair, sample, share)
                         progress.advance(task)
-        return self.finish()
 
     def _load_group(self, group: list) -> list:
-        """Each pair's ScoringSample, or its StfbenchError."""
+        """Each pair's ScoringSample, or the StfbenchError that is its status (any decode crash becomes one)."""
+        from stfbench.errors import DecodeError
+
         loaded: list = []
         for _, pair in group:
             try:
                 loaded.append(self._load(pair))
             except StfbenchError as error:
                 loaded.append(error)
+            except Exception as error:  # a decoder crash on one clip must not stop the batch
+                where = pair.pred if pair.pred is not None else pair.gt
+                loaded.append(DecodeError(f"{type(error).__name__}: {_one_line(error)}", where))
         return loaded
 
     def score_one(self, index: int, pair, sample, shared_seconds: float = 0.0) -> dict[str, Any]:
@@ -230,13 +309,15 @@ class ScoreRun:
         record: dict[str, Any] = {"clip_id": pair.key, "index": index, "pred": _str(pair.pred), "gt": _str(pair.gt)}
         saved = [copy.deepcopy(m.state_dict()) for m in self.metrics]
         try:
-            if isinstance(sample, StfbenchError):
+            if isinstance(sample, Exception):
                 raise sample
             values = self._values(sample)
             frames = len(sample.pred_crops)
             record.update(status="ok", reason=None, metrics=values, frames=frames)
-        except StfbenchError as error:
-            record.update(status=error.status, reason=str(error).splitlines()[0], metrics={})
+        except Exception as error:  # a metric crash on one clip is that clip's status
+            if not isinstance(error, StfbenchError):
+                error = ScoringError(f"{type(error).__name__}: {_one_line(error)}", pair.pred)
+            record.update(status=error.status, reason=_one_line(error), metrics={})
             for metric, state in zip(self.metrics, saved, strict=True):  # leave no partial statistics
                 _reset(metric, state)
         record["seconds"] = round(time.perf_counter() - started + shared_seconds, 3)
@@ -311,6 +392,21 @@ class MissingOutputError(StfbenchError):
     """A ground-truth clip has no generated counterpart."""
 
     status = "missing-output"
+
+
+class ScoringError(StfbenchError):
+    """A metric crashed on one clip (recorded with the exception's type and message)."""
+
+    status = "metric-error"
+
+
+#: The settings a `--resume` must match (written when a score run starts).
+SETTINGS = "settings.json"
+
+
+def _one_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:500] if lines else type(error).__name__
 
 
 def _reset(metric, state: dict[str, Any]) -> None:

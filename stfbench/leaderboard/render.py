@@ -13,7 +13,7 @@ from stfbench.leaderboard.table import Cell, Leaderboard, MetricColumn, Row
 
 FORMATS = ("latex", "markdown", "csv", "json")
 MISSING = "–"
-UNDEFINED = "N/A"  # e.g. PSNR of the ground truth against itself (infinite)
+INFINITE = "∞"  # e.g. PSNR of the ground truth against itself (LaTeX: $\infty$)
 
 
 def render(board: Leaderboard, fmt: str, *, standalone: bool = True, caption: str | None = None) -> str:
@@ -30,11 +30,11 @@ def render(board: Leaderboard, fmt: str, *, standalone: bool = True, caption: st
 
 
 def format_value(cell: Cell | None, column: MetricColumn, show_ci: bool = False, pm: str = "±") -> str:
-    """`12.345`, `12.345 ± 0.210` (half-width of the 95 % CI), `N/A` for infinite, `–` for missing."""
+    """`12.345`, `12.345 ± 0.210` (half-width of the 95 % CI), `∞` / `-∞` for infinite, `–` for missing."""
     if cell is None or cell.mean is None or math.isnan(cell.mean):
         return MISSING
     if math.isinf(cell.mean):
-        return UNDEFINED
+        return INFINITE if cell.mean > 0 else f"-{INFINITE}"
     text = f"{cell.mean:.{column.decimals}f}"
     if show_ci and cell.ci95 is not None and all(math.isfinite(v) for v in cell.ci95):
         half = (cell.ci95[1] - cell.ci95[0]) / 2
@@ -66,6 +66,7 @@ _LATEX_SPECIAL = {
     "–": "--",
     "×": r"$\times$",
     "…": r"\ldots{}",
+    "∞": r"$\infty$",
 }
 
 
@@ -223,7 +224,7 @@ def render_json(board: Leaderboard) -> str:
                 "values": values,
             }
         )
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def _group_name(row: Row) -> str:
@@ -238,7 +239,10 @@ def _number(value: float | None, decimals: int) -> str:
     return f"{value:.{decimals}f}"
 
 
-def _rounded(value: float | None, decimals: int) -> float | None:
-    if value is None or not math.isfinite(value):
+def _rounded(value: float | None, decimals: int) -> float | str | None:
+    """A JSON value: rounded, None for missing/NaN, "inf" / "-inf" for infinite (as in run folders)."""
+    if value is None or math.isnan(value):
         return None
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
     return round(value, decimals)

@@ -81,10 +81,14 @@ def metric_info() -> dict[str, tuple[str, str, int]]:
 
 def load_summary(path: str | Path) -> dict[str, Any]:
     """`summary.json` of a finished run directory (it carries the manifest's protocol/model/metric fields)."""
+    from stfbench.runner.lock import check_records
+
     store = RunStore(path)
     if not store.summary_path.exists():
         raise StfbenchError("not a finished run directory (no summary.json; finish it with --resume)", path)
-    return store.read_summary()
+    summary = store.read_summary()
+    check_records(store.read_records(), path, summary.get("n_expected"))  # a clip twice would skew the means
+    return summary
 
 
 def build_leaderboard(

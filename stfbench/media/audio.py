@@ -2,6 +2,9 @@
 
 Rate policy: a file whose native sample rate differs from the requested one is an error unless
 `resample=True` (never resampled silently). Channel down-mixing to mono is always done.
+
+A stream that starts late keeps its offset (zero padding in front), up to `MAX_START_SECONDS`; a later
+start is a decode error for the clip (a corrupt or hostile timestamp would otherwise allocate gigabytes).
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ import numpy as np
 
 from stfbench.errors import DecodeError, NoAudioError, RateError
 
+#: Longest allowed delay (seconds) of the first audio sample after the start of the file.
+MAX_START_SECONDS = 10.0
+
 
 def read_audio(path: str | Path, sample_rate: int = 16000, resample: bool = False) -> np.ndarray:
     """Decode the first audio stream of `path` → (N,) float32 mono in [-1, 1] at `sample_rate` Hz.
@@ -22,7 +28,9 @@ def read_audio(path: str | Path, sample_rate: int = 16000, resample: bool = Fals
     """
     path = Path(path)
     if not path.exists():
-        raise DecodeError("file not found", path)
+        from stfbench.media.video import missing_reason
+
+        raise DecodeError(missing_reason(path), path)
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as error:
@@ -44,6 +52,12 @@ def read_audio(path: str | Path, sample_rate: int = 16000, resample: bool = Fals
             for frame in container.decode(stream):
                 if first_pts_seconds is None and frame.pts is not None and frame.time_base is not None:
                     first_pts_seconds = float(frame.pts * frame.time_base)
+                    if first_pts_seconds > MAX_START_SECONDS:
+                        raise DecodeError(
+                            f"audio starts {first_pts_seconds:.6g} s into the file (more than "
+                            f"{MAX_START_SECONDS:g} s allowed): corrupt timestamps or a mismatched track",
+                            path,
+                        )
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray()[0])
             for out in resampler.resample(None):

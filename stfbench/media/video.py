@@ -2,11 +2,21 @@
 
 Frame-rate policy: a clip whose fps differs from the requested one is an error unless `resample=True`,
 which retimes it by nearest-frame selection (frame i of the output = input frame at time i / fps).
-Image folders (`0001.png`, `0002.jpg`, ...) are read in natural name order at the requested fps.
+Image folders (`0001.png`, `0002.jpg`, ...) are read in natural name order at the requested fps; a single
+image file is a one-frame clip.
+
+Size limit: a clip whose decoded frames would exceed `MAX_DECODED_PIXELS` (frames × height × width, default
+2**30 ≈ 3.2 GB of RGB; environment variable `STFBENCH_MAX_DECODED_PIXELS` overrides it) fails with
+`TooLargeError` before its frames are allocated (from the header: image sizes, a video's declared frame
+count), or as soon as decoding passes the limit when a header understates it. Pillow's own
+decompression-bomb check fails the same way.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +27,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from stfbench.errors import DecodeError, NoAudioError, RateError
+from stfbench.errors import DecodeError, NoAudioError, RateError, TooLargeError
 from stfbench.media.audio import _reason, read_audio
 from stfbench.media.clip import Clip
 
@@ -27,6 +37,41 @@ AUDIO_IN_FOLDER = ("audio.wav", "audio.flac", "audio.mp3")
 # (about 1 in 100 encodes under load); superfast (no MB-tree, no rc-lookahead; keeps CABAC and B-frames) gave
 # none in hundreds of repeated encodes.
 X264_PRESET = "superfast"
+#: Most pixels (frames × height × width) one clip may decode to; `STFBENCH_MAX_DECODED_PIXELS` overrides it.
+MAX_DECODED_PIXELS = 2**30
+
+
+def max_decoded_pixels() -> int:
+    """The decoded-size limit in force (the environment variable, else `MAX_DECODED_PIXELS`)."""
+    text = os.environ.get("STFBENCH_MAX_DECODED_PIXELS", "").strip()
+    if not text:
+        return MAX_DECODED_PIXELS
+    try:
+        return int(float(text))
+    except ValueError:
+        raise DecodeError(f"STFBENCH_MAX_DECODED_PIXELS={text}: expected a number of pixels") from None
+
+
+def _check_size(frames: int, height: int, width: int, path: Path, how: str) -> None:
+    limit = max_decoded_pixels()
+    if frames * height * width > limit:
+        raise TooLargeError(
+            f"{how} {frames} frames of {width}x{height} = {frames * height * width:.3g} pixels, over the "
+            f"decoded-size limit {limit:.3g} (STFBENCH_MAX_DECODED_PIXELS)",
+            path,
+        )
+
+
+def missing_reason(path: Path, default: str = "file not found") -> str:
+    """Why `path` cannot be opened although named: a symlink loop, a broken symbolic link, or `default`."""
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except RuntimeError:  # Python < 3.13 reports a loop this way
+            return "symbolic link loop"
+        except OSError as error:
+            return "symbolic link loop" if error.errno == errno.ELOOP else "broken symbolic link"
+    return default
 
 
 @dataclass(frozen=True)
@@ -112,6 +157,8 @@ def read_clip(
     if path.is_dir():
         frames, native_fps = _read_image_folder(path), float(fps)
         own_audio = next((path / name for name in AUDIO_IN_FOLDER if (path / name).exists()), None)
+    elif path.suffix.lower() in IMAGE_SUFFIXES:
+        frames, native_fps, own_audio = _read_images([path], path), float(fps), None
     else:
         frames, native_fps = _read_video_frames(path)
         own_audio = path
@@ -164,38 +211,41 @@ def write_clip(
         raise ValueError(f"{path}: H.264 yuv420p needs even frame sizes, got {width}x{height}")
     video_codec, audio_codec = codecs[suffix]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.partial{suffix}")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial{suffix}")
     rate = Fraction(fps).limit_denominator(1001)
-    # Matroska writes a random segment UID and the muxing date unless told to be bit-exact.
-    mkv = {"format": "matroska", "options": {"fflags": "+bitexact"}} if suffix == ".mkv" else {}
-    with av.open(str(tmp), mode="w", **mkv) as container:
-        container.metadata.clear()
-        vstream = container.add_stream(video_codec, rate=rate)
-        vstream.width, vstream.height = width, height
-        vstream.pix_fmt = "bgr0" if video_codec == "ffv1" else "yuv420p"
-        if video_codec == "libx264":
-            vstream.options = {"crf": str(crf), "preset": X264_PRESET, "threads": "1"}
-        elif video_codec == "mpeg4":
-            vstream.options = {"qscale": "2"}
-            vstream.codec_context.qscale = 2
-        streams = [vstream]
-        if audio is not None and len(audio):
-            astream = container.add_stream(audio_codec, rate=sample_rate)
-            astream.layout = "mono"
-            streams.append(astream)
-        for stream in streams:
-            stream.codec_context.thread_count = 1
-            stream.codec_context.thread_type = "NONE"
-        if video_codec == "libx264":
-            video_frames = (av.VideoFrame.from_ndarray(image, format="yuv420p") for image in rgb_to_yuv420p(frames))
-        else:
-            video_frames = (av.VideoFrame.from_ndarray(image, format="rgb24") for image in frames)
-        for frame in video_frames:
-            container.mux(vstream.encode(frame))
-        container.mux(vstream.encode(None))
-        if len(streams) > 1:
-            _encode_audio(container, streams[1], np.asarray(audio, np.float32), sample_rate)
-    tmp.replace(path)
+    try:
+        # Matroska writes a random segment UID and the muxing date unless told to be bit-exact.
+        mkv = {"format": "matroska", "options": {"fflags": "+bitexact"}} if suffix == ".mkv" else {}
+        with av.open(str(tmp), mode="w", **mkv) as container:
+            container.metadata.clear()
+            vstream = container.add_stream(video_codec, rate=rate)
+            vstream.width, vstream.height = width, height
+            vstream.pix_fmt = "bgr0" if video_codec == "ffv1" else "yuv420p"
+            if video_codec == "libx264":
+                vstream.options = {"crf": str(crf), "preset": X264_PRESET, "threads": "1"}
+            elif video_codec == "mpeg4":
+                vstream.options = {"qscale": "2"}
+                vstream.codec_context.qscale = 2
+            streams = [vstream]
+            if audio is not None and len(audio):
+                astream = container.add_stream(audio_codec, rate=sample_rate)
+                astream.layout = "mono"
+                streams.append(astream)
+            for stream in streams:
+                stream.codec_context.thread_count = 1
+                stream.codec_context.thread_type = "NONE"
+            if video_codec == "libx264":
+                video_frames = (av.VideoFrame.from_ndarray(image, format="yuv420p") for image in rgb_to_yuv420p(frames))
+            else:
+                video_frames = (av.VideoFrame.from_ndarray(image, format="rgb24") for image in frames)
+            for frame in video_frames:
+                container.mux(vstream.encode(frame))
+            container.mux(vstream.encode(None))
+            if len(streams) > 1:
+                _encode_audio(container, streams[1], np.asarray(audio, np.float32), sample_rate)
+        tmp.replace(path)
+    finally:  # a failed write (disk full, ...) leaves no partial file behind
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -232,7 +282,7 @@ def _encode_audio(container, stream, audio: np.ndarray, sample_rate: int) -> Non
 
 def _open(path: Path):
     if not path.exists():
-        raise DecodeError("file not found", path)
+        raise DecodeError(missing_reason(path), path)
     try:
         return av.open(str(path))
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as error:
@@ -242,7 +292,12 @@ def _open(path: Path):
 def _read_video_frames(path: Path) -> tuple[np.ndarray, float]:
     info = probe_video(path)
     declared = info.num_frames
-    frames = list(iter_video_frames(path))
+    _check_size(declared, info.height, info.width, path, "declares")
+    frames, limit = [], max_decoded_pixels()
+    for frame in iter_video_frames(path):  # a header may understate the frame count
+        frames.append(frame)
+        if len(frames) * frame.shape[0] * frame.shape[1] > limit:
+            _check_size(len(frames), frame.shape[0], frame.shape[1], path, "decodes to at least")
     if not frames:
         raise DecodeError("video has no decodable frames", path)
     # A truncated file decodes without an error but yields fewer frames than its header declares
@@ -262,16 +317,39 @@ def _read_image_folder(path: Path) -> np.ndarray:
     )
     if not files:
         raise DecodeError("folder has no image frames", path)
-    frames = []
-    for file in files:
-        try:
-            with Image.open(file) as image:
-                frames.append(np.asarray(image.convert("RGB")))
-        except OSError as error:
-            raise DecodeError(f"unreadable frame ({_reason(error)})", file) from None
-    if len({f.shape for f in frames}) != 1:
-        raise DecodeError("frames in the folder differ in size", path)
-    return np.stack(frames)
+    return _read_images(files, path)
+
+
+def _read_images(files: list[Path], where: Path) -> np.ndarray:
+    """Decode image files of one size → (T, H, W, 3) uint8; sizes are checked from the headers first."""
+    sizes = [_image_size(file) for file in files]
+    if len(set(sizes)) != 1:
+        raise DecodeError("frames in the folder differ in size", where)
+    width, height = sizes[0]
+    _check_size(len(files), height, width, where, "holds")
+    frames = np.empty((len(files), height, width, 3), np.uint8)
+    for index, file in enumerate(files):
+        with _image_errors(file), Image.open(file) as image:
+            frames[index] = np.asarray(image.convert("RGB"))
+    return frames
+
+
+def _image_size(file: Path) -> tuple[int, int]:
+    if not file.exists():
+        raise DecodeError(missing_reason(file), file)
+    with _image_errors(file), Image.open(file) as image:
+        return image.size
+
+
+@contextlib.contextmanager
+def _image_errors(file: Path) -> Iterator[None]:
+    """Pillow's errors on one frame → this clip's DecodeError / TooLargeError."""
+    try:
+        yield
+    except Image.DecompressionBombError as error:
+        raise TooLargeError(f"image too large ({_reason(error)})", file) from None
+    except (OSError, ValueError, SyntaxError) as error:  # Pillow raises SyntaxError for some corrupt headers
+        raise DecodeError(f"unreadable frame ({_reason(error)})", file) from None
 
 
 def _retime(frames: np.ndarray, source_fps: float, target_fps: float) -> np.ndarray:

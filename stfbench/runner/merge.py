@@ -8,6 +8,7 @@ summary is then computed exactly as a single run computes it.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from stfbench.device import resolve_device
 from stfbench.errors import StfbenchError
 from stfbench.provenance import now_iso
 from stfbench.runner.config import shard_dir_name
+from stfbench.runner.lock import RunLock, check_records
 from stfbench.runner.run import MetricsFactory, default_metrics_factory, finalize
 from stfbench.runner.store import RunStore
 
@@ -58,6 +60,7 @@ def merge_shards(
     for store in shards:
         state = store.load_state()
         shard_records = store.read_records()
+        check_records(shard_records, store.root, store.read_manifest().get("n_expected"))
         if state is not None:
             for metric, metric_state in zip(metrics, state["metric_states"], strict=True):
                 metric.merge(metric_state)
@@ -65,26 +68,28 @@ def merge_shards(
         records.extend(shard_records)
     records.sort(key=lambda r: r["index"])
     ids = [r["clip_id"] for r in records]
-    if len(set(ids)) != len(ids):
-        raise StfbenchError("the same clip appears in two shards: cannot merge", run_dir)
+    twice = sorted(clip for clip, count in Counter(ids).items() if count > 1)
+    if twice:
+        raise StfbenchError(f"clip {twice[0]} appears in two shards: cannot merge", run_dir)
 
-    target = RunStore(run_dir)
-    (run_dir / "clips.jsonl").unlink(missing_ok=True)
-    for record in records:
-        target.append_record(record)
-    target.save_state(
-        {"metric_states": [m.state_dict() for m in metrics], "included_ids": sorted(included), "last_record": None}
-    )
-    manifest = dict(first)
-    manifest.update(
-        shard=None,
-        merged_from=[store.root.name for store in shards],
-        n_expected=sum(m["n_expected"] for m in manifests),
-        start_time=min(m["start_time"] for m in manifests),
-        merged_at=now_iso(),
-    )
-    target.write_manifest(manifest)
-    return finalize(target, metrics, manifest["n_expected"], manifest["seed"])
+    with RunLock(run_dir):  # one writer per folder (a run still writing it, or another merge)
+        target = RunStore(run_dir)
+        (run_dir / "clips.jsonl").unlink(missing_ok=True)
+        for record in records:
+            target.append_record(record)
+        target.save_state(
+            {"metric_states": [m.state_dict() for m in metrics], "included_ids": sorted(included), "last_record": None}
+        )
+        manifest = dict(first)
+        manifest.update(
+            shard=None,
+            merged_from=[store.root.name for store in shards],
+            n_expected=sum(m["n_expected"] for m in manifests),
+            start_time=min(m["start_time"] for m in manifests),
+            merged_at=now_iso(),
+        )
+        target.write_manifest(manifest)
+        return finalize(target, metrics, manifest["n_expected"], manifest["seed"])
 
 
 def wait_for_shards(run_dir: Path, count: int, poll_seconds: float = 5.0, timeout: float | None = None) -> None:

@@ -31,6 +31,7 @@ from stfbench.metrics.base import ScoringSample
 from stfbench.provenance import base_provenance, now_iso
 from stfbench.runner.clips import ProtocolClips
 from stfbench.runner.config import RunConfig
+from stfbench.runner.lock import OutputError, RunLock, check_output_dir, check_records
 from stfbench.runner.requests import build_request, clip_seed, paired_mask
 from stfbench.runner.store import RunStore
 from stfbench.runner.summary import summarize
@@ -38,7 +39,7 @@ from stfbench.runner.summary import summarize
 #: builds the metric objects: (names, settings, device, trust_unverified) → list of Metric.
 MetricsFactory = Callable[[Sequence[str], dict[str, Any], torch.device, bool], list]
 #: Manifest fields that must match for `--resume` to continue a run.
-RESUME_KEYS = ("protocol", "model_identity", "metric_names", "seed", "shard")
+RESUME_KEYS = ("protocol", "model_identity", "metric_names", "metric_settings", "seed", "shard", "keep_videos")
 
 
 def default_metrics_factory(names: Sequence[str], settings: dict[str, Any], device: torch.device, trust: bool) -> list:
@@ -79,44 +80,70 @@ def run_benchmark(
     if metrics_factory is None and config.metrics is None and protocol.dataset == "synthetic":
         metric_names, unavailable = _drop_unavailable(metric_names, metric_settings)
     store = RunStore(config.run_dir)
-    previous = _check_run_dir(store, config)
+    check_output_dir(store.root)
+    with contextlib.ExitStack() as guard:
+        locked = store.root.is_dir()
+        if locked:  # a second writer is refused before any heavy setup
+            guard.enter_context(RunLock(store.root))
+        previous = _check_run_dir(store, config)
 
-    # Fail fast: weights of every metric and the model are checked before any clip is touched.
-    metrics = factory(metric_names, metric_settings, device, config.trust_unverified)
-    adapter.prepare(protocol, device)
+        # Fail fast: weights of every metric and the model are checked before any clip is touched.
+        metrics = factory(metric_names, metric_settings, device, config.trust_unverified)
+        adapter.prepare(protocol, device)
 
-    clips = clips or ProtocolClips(protocol, config.root)
-    items = clips.items()
-    all_ids = [item.item_id for item in items]
-    indexed = list(enumerate(items))
-    if config.shard is not None:
-        shard_index, shard_count = config.shard
-        indexed = [(i, item) for i, item in indexed if i % shard_count == shard_index]
-    clips.prepare([item for _, item in indexed])
+        clips = clips or ProtocolClips(protocol, config.root)
+        items = clips.items()
+        all_ids = [item.item_id for item in items]
+        indexed = list(enumerate(items))
+        if config.shard is not None:
+            shard_index, shard_count = config.shard
+            indexed = [(i, item) for i, item in indexed if i % shard_count == shard_index]
+        clips.prepare([item for _, item in indexed])
 
-    manifest = _manifest(config, protocol, adapter, metrics, metric_names, len(indexed), device, previous)
-    manifest["build_settings"] = _jsonable(metric_settings)
-    manifest["unavailable_metrics"] = unavailable
-    store.root.mkdir(parents=True, exist_ok=True)
-    store.write_manifest(manifest)
+        if not locked:
+            guard.enter_context(RunLock(store.root))
+            previous = _check_run_dir(store, config)  # another process may have started a run meanwhile
+        try:
+            if config.overwrite:
+                _clear_run(store)
+            manifest = _manifest(config, protocol, adapter, metrics, metric_names, len(indexed), device, previous)
+            manifest["build_settings"] = _jsonable(metric_settings)
+            manifest["unavailable_metrics"] = unavailable
+            done_ids = _restore(store, metrics, [item.item_id for _, item in indexed]) if previous else set()
+            store.write_manifest(manifest)
+            todo = [(i, item) for i, item in indexed if item.item_id not in done_ids]
+            _score_all(config, _ClipScorer(protocol, config, adapter, metrics, clips, all_ids, items, store), todo,
+                       len(indexed), adapter.label)  # fmt: skip
+            return finalize(store, metrics, len(indexed), config.seed)
+        except OSError as error:
+            raise OutputError.from_os(error, store.root) from error
 
-    done_ids = _restore(store, metrics) if previous else set()
-    todo = [(i, item) for i, item in indexed if item.item_id not in done_ids]
 
-    scorer = _ClipScorer(protocol, config, adapter, metrics, clips, all_ids, items, store)
+def _score_all(config: RunConfig, scorer: _ClipScorer, todo: list, total: int, default_label: str) -> None:
+    """Generate, score and record the clips of `todo` in groups (see `ramp_groups`), with a progress bar."""
     with _progress(config.show_progress) as progress:
-        label = config.label or adapter.label
-        task = progress.add_task(_describe(label, 0, 0), total=len(indexed), completed=len(indexed) - len(todo))
+        label = config.label or default_label
+        task = progress.add_task(_describe(label, 0, 0), total=total, completed=total - len(todo))
         ok = failed = 0
-        for start in range(0, len(todo), scorer.group_size):
-            for record in scorer.score_group(todo[start : start + scorer.group_size]):
+        for group in ramp_groups(todo, scorer.group_size):
+            for record in scorer.score_group(group):
                 if record["status"] == "ok":
                     ok += 1
                 else:
                     failed += 1
                 progress.update(task, advance=1, description=_describe(label, ok, failed))
 
-    return finalize(store, metrics, len(indexed), config.seed)
+
+def ramp_groups(todo: list, size: int) -> list[list]:
+    """`todo` cut into groups of 1, 2, 4, … up to `size` items: a (re)started batch records its first clip
+    after one clip's work, so even a run killed every few clips progresses, while later groups are full size
+    (a metric's `precompute` batches a group; the values do not depend on the grouping)."""
+    groups, start, length = [], 0, 1
+    while start < len(todo):
+        groups.append(todo[start : start + length])
+        start += length
+        length = min(2 * length, size)
+    return groups
 
 
 def finalize(store: RunStore, metrics: list, n_expected: int, seed: int) -> Path:
@@ -146,9 +173,9 @@ def finalize(store: RunStore, metrics: list, n_expected: int, seed: int) -> Path
 class _ClipScorer:
     """Generates and scores clips in groups: every clip of a group is generated, the metrics may `precompute`
     the group together (LSE: windows share forward batches), then each clip is scored and its state and
-    record saved in order (see the module docstring). Groups have `GROUP_SIZE` clips when a metric
-    precomputes, else 1. A record's `seconds` = its generation and scoring time + an equal share of the
-    group's precompute time."""
+    record saved in order (see the module docstring). Groups have up to `GROUP_SIZE` clips when a metric
+    precomputes (`ramp_groups`: 1, 2, 4, … after each start), else 1. A record's `seconds` = its generation
+    and scoring time + an equal share of the group's precompute time."""
 
     GROUP_SIZE = 8
 
@@ -173,6 +200,8 @@ class _ClipScorer:
             started = time.perf_counter()
             try:
                 outcome: ScoringSample | Exception = self._generate(item)
+            except OutputError:  # the run folder cannot be written: stop, never a clip's status
+                raise
             except Exception as error:  # recorded with its clip by `score`
                 outcome = error
             generated.append((outcome, time.perf_counter() - started))
@@ -267,10 +296,15 @@ class _ClipScorer:
         return paste_crops(frames, crops, boxes)
 
     def _keep_video(self, clip_id: str, frames: np.ndarray, request: Any) -> None:
+        import av
+
         from stfbench.media import write_clip
 
         path = self.store.root / "videos" / f"{clip_id}.mp4"
-        write_clip(path, frames, request.audio, request.fps, request.sample_rate)
+        try:  # atomic: a failed write leaves no partial file behind
+            write_clip(path, frames, request.audio, request.fps, request.sample_rate)
+        except (OSError, av.error.FFmpegError) as error:
+            raise OutputError(f"cannot write: {_one_line(error)}", path) from error
 
     def _rollback_metrics(self) -> None:
         """A clip that failed half-way through scoring must leave no trace in the statistics: every metric
@@ -299,9 +333,11 @@ def _state_equal(a: Any, b: Any) -> bool:
     return a == b
 
 
-def _restore(store: RunStore, metrics: list) -> set[str]:
-    """Load saved statistics into `metrics`; re-append a record lost between state save and append."""
+def _restore(store: RunStore, metrics: list, expected_ids: list[str]) -> set[str]:
+    """Load saved statistics into `metrics`; re-append a record lost between state save and append.
+    Records that hold a clip twice or clips outside this run (or shard) are refused."""
     records = store.read_records(repair=True)
+    check_records(records, store.root, len(expected_ids), expected_ids)
     recorded = {r["clip_id"] for r in records}
     state = store.load_state()
     if state is None:
@@ -329,14 +365,18 @@ def _check_run_dir(store: RunStore, config: RunConfig) -> dict[str, Any] | None:
     if not store.exists():
         return None
     if config.overwrite:
-        for name in ("manifest.json", "clips.jsonl", "state.pkl", "summary.json"):
-            (store.root / name).unlink(missing_ok=True)
         return None
     if not config.resume:
         raise StfbenchError(
             "run directory already holds a run: pass --resume to continue it or --overwrite", store.root
         )
     return store.read_manifest()
+
+
+def _clear_run(store: RunStore) -> None:
+    """--overwrite: remove the previous run's files (under the folder's lock)."""
+    for name in ("manifest.json", "clips.jsonl", "state.pkl", "summary.json"):
+        (store.root / name).unlink(missing_ok=True)
 
 
 def _manifest(config, protocol, adapter, metrics, metric_names, n_expected, device, previous) -> dict[str, Any]:

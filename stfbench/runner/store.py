@@ -7,15 +7,23 @@ Layout (see docs/runner.md):
     state.pkl       metric statistics after the last finished clip + the ids they include + that clip's record
     summary.json    means with 95 % bootstrap CIs, n_scored, n_expected, failures by status
     videos/         generated clips (only with --keep-videos)
+    .lock           OS file lock held by the process writing the folder (`stfbench.runner.lock`)
+
+Every JSON file is strict JSON (no NaN/Infinity literals): NaN is written as null, +inf / -inf as the
+strings "inf" / "-inf" (e.g. PSNR of identical frames). `read_records` and `read_summary` turn those strings
+back into floats.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 MANIFEST = "manifest.json"
 RECORDS = "clips.jsonl"
@@ -38,8 +46,31 @@ def write_atomic(path: Path, data: bytes) -> None:
             tmp.unlink()
 
 
+def strict_json(obj: Any) -> Any:
+    """`obj` with every non-finite float replaced: NaN → None, ±inf → "inf" / "-inf" (see module docstring)."""
+    if isinstance(obj, dict):
+        return {key: strict_json(value) for key, value in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [strict_json(value) for value in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    return obj
+
+
+def json_number(value: Any) -> Any:
+    """A value read from strict JSON: "inf" / "-inf" → float infinities; anything else unchanged."""
+    return float(value) if value in ("inf", "-inf") else value
+
+
+def dumps(obj: Any, **options: Any) -> str:
+    """Strict JSON text of `obj` (non-finite floats encoded by `strict_json`)."""
+    return json.dumps(strict_json(obj), allow_nan=False, default=str, **options)
+
+
 def write_json(path: Path, obj: Any) -> None:
-    write_atomic(path, (json.dumps(obj, indent=2, sort_keys=True, allow_nan=True, default=str) + "\n").encode("utf-8"))
+    write_atomic(path, (dumps(obj, indent=2, sort_keys=True) + "\n").encode("utf-8"))
 
 
 def read_json(path: Path) -> Any:
@@ -73,11 +104,19 @@ class RunStore:
         write_json(self.summary_path, summary)
 
     def read_summary(self) -> dict[str, Any]:
-        return read_json(self.summary_path)
+        """summary.json with its metric values as floats ("inf" → inf; null stays None)."""
+        summary = read_json(self.summary_path)
+        for stats in summary.get("metrics", {}).values():
+            for key in ("mean", "clip_mean"):
+                if key in stats:
+                    stats[key] = json_number(stats[key])
+            if stats.get("ci95"):
+                stats["ci95"] = [json_number(v) for v in stats["ci95"]]
+        return summary
 
     def append_record(self, record: dict[str, Any]) -> None:
         """Append one JSON line and fsync, so a finished clip survives a crash right after."""
-        line = json.dumps(record, sort_keys=True, allow_nan=True) + "\n"
+        line = dumps(record, sort_keys=True) + "\n"
         with open(self.root / RECORDS, "a", encoding="utf-8") as handle:
             handle.write(line)
             handle.flush()
@@ -93,7 +132,11 @@ class RunStore:
         if repair and complete_end < len(raw):
             with open(path, "r+b") as handle:
                 handle.truncate(complete_end)
-        return [json.loads(line) for line in raw[:complete_end].decode("utf-8").splitlines() if line.strip()]
+        records = [json.loads(line) for line in raw[:complete_end].decode("utf-8").splitlines() if line.strip()]
+        for record in records:
+            if isinstance(record.get("metrics"), dict):
+                record["metrics"] = {k: json_number(v) for k, v in record["metrics"].items()}
+        return records
 
     def save_state(self, state: dict[str, Any]) -> None:
         write_atomic(self.root / STATE, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
