@@ -7,7 +7,6 @@ hashes and lists only, so a failing command fails in seconds with every problem 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,19 +50,18 @@ def require(checks: Iterable[Check]) -> list[Check]:
 
 
 def check_output_dir(path: Path | str | None, item: str = "output folder") -> list[Check]:
-    """The folder can be created or written: it, or its first existing parent, is a writable directory."""
+    """The folder can be created or written (`stfbench.runner.lock.check_output_dir`: a real write test)."""
+    from stfbench.runner.lock import OutputError
+    from stfbench.runner.lock import check_output_dir as check_writable
+
     if path is None:
         return []
     target = Path(path).expanduser()
-    probe = target
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        return [Check(item, False, f"{probe} is a file, not a folder", "choose another --out folder")]
-    if not os.access(probe, os.W_OK | os.X_OK):
-        return [Check(item, False, f"{probe} is not writable", "choose a writable --out folder")]
-    where = "exists" if probe == target else f"will be created under {probe}"
-    return [Check(item, True, f"{target} ({where})")]
+    try:
+        check_writable(target)
+    except OutputError as error:
+        return [Check(item, False, str(error), "choose a writable --out folder")]
+    return [Check(item, True, f"{target} ({'exists' if target.exists() else 'will be created'})")]
 
 
 def check_weights(weight_ids: Iterable[str], needed_by: str, trust_unverified: bool = False) -> list[Check]:

@@ -69,7 +69,7 @@ def test_an_output_path_that_is_a_file_or_unwritable_is_refused(tmp_path: Path) 
     blocker = tmp_path / "file"
     blocker.write_text("x")
     (check,) = prerequisites.check_output_dir(blocker / "run")
-    assert not check.ok and "is a file" in check.detail
+    assert not check.ok and "not a folder" in check.detail
     if os.geteuid() != 0:  # root writes anywhere
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
