@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from stfbench.errors import WeightsError
+from stfbench.safe_load import load_torch_file
 
 FORMAT = "stfbench-checkpoint/1"
 
@@ -32,12 +33,7 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]
     path = Path(path)
     if not path.is_file():
         raise WeightsError("checkpoint not found", path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:  # torch raises many types for truncated/foreign files
-        raise WeightsError(
-            f"not a readable checkpoint ({type(error).__name__}: {error})".splitlines()[0], path
-        ) from error
+    state = load_torch_file(path, "checkpoint")  # weights_only: a crafted file cannot run code
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise WeightsError(f"not an stfbench checkpoint (expected format {FORMAT})", path)
     if kind is not None and state.get("kind") != kind:

@@ -33,6 +33,7 @@ from stfbench.reference_model.losses import (
 )
 from stfbench.reference_model.syncnet import ColorSyncNet, freeze, load_expert_state, sync_faces
 from stfbench.reference_model.training import Trainer, TrainingTask
+from stfbench.safe_load import load_torch_file
 
 EXPERT_HELP = (
     "the audio-visual sync loss needs a colour SyncNet expert: pass --expert PATH (train one with "
@@ -48,7 +49,7 @@ def load_expert(path: str | Path | None, image_size: int) -> tuple[ColorSyncNet,
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"expert checkpoint not found; {EXPERT_HELP}", path)
-    raw = torch.load(path, map_location="cpu", weights_only=False)
+    raw = load_torch_file(path, "expert checkpoint")
     if isinstance(raw, dict) and raw.get("format"):
         state = load_checkpoint(path, kind="color-syncnet")
         expert = ColorSyncNet(from_dict(ExpertConfig, state["configs"]["expert"]))

@@ -18,6 +18,7 @@ from stfbench.hashing import sha256_file
 from stfbench.reference_model.blocks import ConvBlock, audio_encoder_blocks
 from stfbench.reference_model.config import ExpertConfig, expert_preset
 from stfbench.reference_model.generator import check_mel
+from stfbench.safe_load import load_torch_file
 
 SYNC_FRAMES = 5
 #: SHA-256 of Wav2Lip's public colour expert `lipsync_expert.pth` (see docs/synctalkface.md).
@@ -90,7 +91,7 @@ def load_wav2lip_expert(path: str | Path, verify_sha256: bool = True) -> ColorSy
             f"SHA-256 {digest[:12]}… is not Wav2Lip's lipsync_expert.pth ({WAV2LIP_EXPERT_SHA256[:12]}…)", path
         )
     expert = ColorSyncNet(expert_preset("wav2lip", channel_order="bgr"))
-    load_expert_state(expert, torch.load(path, map_location="cpu", weights_only=True), path)
+    load_expert_state(expert, load_torch_file(path, "expert checkpoint"), path)
     return freeze(expert)
 
 

@@ -96,7 +96,7 @@ def test_resume_after_crash_between_state_and_record(tmp_path: Path, monkeypatch
     def crash_on_third(self, record):
         calls["n"] += 1
         if calls["n"] == 3:
-            raise KeyboardInterrupt  # state.pkl already includes the 3rd clip; its record is lost
+            raise KeyboardInterrupt  # state.json already includes the 3rd clip; its record is lost
         original(self, record)
 
     monkeypatch.setattr(RunStore, "append_record", crash_on_third)
@@ -212,14 +212,14 @@ def test_disk_full_stops_the_run_and_keeps_written_results(tmp_path: Path, monke
     calls = {"n": 0}
 
     def full_after_two(path, data):
-        if path.name == "state.pkl":
+        if path.name == "state.json":
             calls["n"] += 1
             if calls["n"] == 3:
                 raise OSError(errno.ENOSPC, "No space left on device", str(path))
         original(path, data)
 
     monkeypatch.setattr(store_module, "write_atomic", full_after_two)
-    with pytest.raises(StfbenchError, match=r"run/state\.pkl: cannot write: No space left on device$"):
+    with pytest.raises(StfbenchError, match=r"run/state\.json: cannot write: No space left on device$"):
         _run(tmp_path / "run")
     monkeypatch.setattr(store_module, "write_atomic", original)
     assert len(RunStore(tmp_path / "run").read_records()) == 2

@@ -62,6 +62,11 @@ def run(
     template: str = typer.Option(None, "--template", help='command: e.g. "python inference.py {video} {audio} {out}".'),
     timeout: float = typer.Option(None, "--timeout", help="command: seconds per clip before it fails."),
     model_opt: list[str] = typer.Option([], "--model-opt", help="Extra adapter option key=value (repeatable)."),
+    allow_pickle: Path = typer.Option(
+        None,
+        "--allow-pickle",
+        help="Fully unpickle this one legacy checkpoint file (wav2lip); it can run code: only for files you trust.",
+    ),
     trust_unverified: bool = typer.Option(False, "--trust-unverified", help="Use weights whose SHA-256 differs."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar (logs, CI)."),
     lse_precision: str = typer.Option(
@@ -79,6 +84,7 @@ def run(
     from stfbench.runner.run import run_benchmark
 
     options = {"checkpoint": checkpoint, "shift": shift, "dir": outputs_dir, "template": template, "timeout": timeout}
+    options["allow_pickle"] = None if allow_pickle is None else str(allow_pickle)
     options.update(parse_model_options(model_opt))
     if trust_unverified and "trust_unverified" in _init_parameters(resolve_adapter_class(model)):
         options["trust_unverified"] = True

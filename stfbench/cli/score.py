@@ -8,7 +8,7 @@ Output folder (`--out`):
                   "psnr", "ssim", "lmd", "fid", "lse_c", "lse_d", "av_offset", "lpips" (dataset values),
                   "metric_names": {key: name with variant/backend, e.g. "lse[fullframe224,syncnet_v2]"},
                   "metrics": {key: {"mean", "ci95", "n", ...}}, "metric_settings", "provenance"}
-    state.pkl     metric statistics after the last recorded clip (for --resume)
+    state.json     metric statistics after the last recorded clip (for --resume)
     settings.json what --resume must match: pred, gt, audio, pairing, metrics and their settings, trim, resample
     .lock         held (OS file lock) while a process writes the folder; a second one is refused
 Exit status: 0; 2 for a user error (one line); 3 when no clip was scored, pairing failed for every clip, or
@@ -209,8 +209,9 @@ class ScoreRun:
         if records_file.exists() and not (resume or overwrite):
             raise StfbenchError("already holds a score run: pass --resume to continue or --overwrite", out)
         if overwrite:
-            for name in ("clips.jsonl", "state.pkl", "summary.json", SETTINGS):
+            for name in ("clips.jsonl", "summary.json", SETTINGS):
                 (Path(out) / name).unlink(missing_ok=True)
+            self.store.clear_state()
         settings_file = Path(out) / SETTINGS
         if resume and settings_file.exists():
             previous = read_json(settings_file)
@@ -235,13 +236,13 @@ class ScoreRun:
         recorded = {r["clip_id"] for r in records}
         if state is None:
             if recorded:
-                raise StfbenchError("clips.jsonl has records but state.pkl is missing: cannot resume", self.store.root)
+                raise StfbenchError("clips.jsonl has records but state.json is missing: cannot resume", self.store.root)
             return set()
         included = set(state["included_ids"])
         lost = included - recorded
         if recorded - included or lost - {state["last_record"]["clip_id"]}:
             raise StfbenchError(
-                "clips.jsonl and state.pkl disagree: cannot resume safely (use --overwrite)", self.store.root
+                "clips.jsonl and state.json disagree: cannot resume safely (use --overwrite)", self.store.root
             )
         for metric, metric_state in zip(self.metrics, state["metric_states"], strict=True):
             metric.merge(metric_state)

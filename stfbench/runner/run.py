@@ -1,7 +1,7 @@
 """`run_benchmark`: generate every clip of a protocol with one adapter, score it, and record it.
 
 Crash safety: after each clip the metric statistics, the ids they include and that clip's record are saved
-atomically (`state.pkl`), then the record is appended to `clips.jsonl` (fsync'd). A run killed at any
+atomically (`state.json`), then the record is appended to `clips.jsonl` (fsync'd). A run killed at any
 moment and restarted with `resume=True` restores the statistics, re-appends the one record that may have
 been lost between the two writes, and continues with the clips not yet recorded — nothing is redone or
 counted twice.
@@ -342,7 +342,7 @@ def _restore(store: RunStore, metrics: list, expected_ids: list[str]) -> set[str
     state = store.load_state()
     if state is None:
         if recorded:
-            raise StfbenchError("clips.jsonl has records but state.pkl is missing: cannot resume safely", store.root)
+            raise StfbenchError("clips.jsonl has records but state.json is missing: cannot resume safely", store.root)
         return set()
     for metric, metric_state in zip(metrics, state["metric_states"], strict=True):
         metric.merge(metric_state)
@@ -351,12 +351,12 @@ def _restore(store: RunStore, metrics: list, expected_ids: list[str]) -> set[str
     if lost:
         last = state["last_record"]
         if lost != {last["clip_id"]}:
-            raise StfbenchError("clips.jsonl and state.pkl disagree by more than one clip", store.root)
+            raise StfbenchError("clips.jsonl and state.json disagree by more than one clip", store.root)
         store.append_record(last)
         recorded.add(last["clip_id"])
     extra = recorded - included
     if extra:
-        raise StfbenchError(f"{len(extra)} recorded clips are missing from state.pkl: cannot resume", store.root)
+        raise StfbenchError(f"{len(extra)} recorded clips are missing from state.json: cannot resume", store.root)
     return recorded
 
 
@@ -375,8 +375,9 @@ def _check_run_dir(store: RunStore, config: RunConfig) -> dict[str, Any] | None:
 
 def _clear_run(store: RunStore) -> None:
     """--overwrite: remove the previous run's files (under the folder's lock)."""
-    for name in ("manifest.json", "clips.jsonl", "state.pkl", "summary.json"):
+    for name in ("manifest.json", "clips.jsonl", "summary.json"):
         (store.root / name).unlink(missing_ok=True)
+    store.clear_state()
 
 
 def _manifest(config, protocol, adapter, metrics, metric_names, n_expected, device, previous) -> dict[str, Any]:

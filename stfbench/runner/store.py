@@ -1,10 +1,12 @@
-"""The run directory on disk: atomic JSON/pickle files and an append-only, fsync'd JSONL of clip records.
+"""The run directory on disk: atomic JSON (+ npz) files and an append-only, fsync'd JSONL of clip records.
 
 Layout (see docs/runner.md):
     manifest.json   what was run: versions, command, protocol id + hash, model + checkpoint SHA-256, metric
                     settings and weight SHA-256s, seed, device, shard, start/end time
     clips.jsonl     one record per finished clip (ok or failed), in completion order
-    state.pkl       metric statistics after the last finished clip + the ids they include + that clip's record
+    state.json      metric statistics after the last finished clip + the ids they include + that clip's record
+                    (strict JSON, `state_codec` schema; arrays such as FID's sums in the `state.<token>.npz`
+                    it names). Never a pickle: a folder holding an old `state.pkl` is refused, never unpickled.
     summary.json    means with 95 % bootstrap CIs, n_scored, n_expected, failures by status
     videos/         generated clips (only with --keep-videos)
     .lock           OS file lock held by the process writing the folder (`stfbench.runner.lock`)
@@ -16,18 +18,22 @@ back into floats.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
-import pickle
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from stfbench.runner import state_codec
+
 MANIFEST = "manifest.json"
 RECORDS = "clips.jsonl"
-STATE = "state.pkl"
+STATE = "state.json"
+LEGACY_STATE = "state.pkl"
 SUMMARY = "summary.json"
 
 
@@ -139,11 +145,52 @@ class RunStore:
         return records
 
     def save_state(self, state: dict[str, Any]) -> None:
-        write_atomic(self.root / STATE, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+        """Write the state atomically: a fresh `state.<token>.npz` first, then `state.json` naming it (renamed
+        over the old one), then the old npz is removed, so a crash at any moment leaves a consistent pair."""
+        tree, arrays = state_codec.encode(state)
+        document: dict[str, Any] = {"schema": state_codec.SCHEMA, "arrays": None, "state": tree}
+        if arrays:
+            name = f"state.{time.time_ns():x}{os.getpid():x}.npz"
+            buffer = io.BytesIO()
+            np.savez(buffer, **arrays)
+            write_atomic(self.root / name, buffer.getvalue())
+            document["arrays"] = name
+        write_json(self.root / STATE, document)
+        for old in self.root.glob("state.*.npz"):
+            if old.name != document["arrays"]:
+                old.unlink(missing_ok=True)
 
     def load_state(self) -> dict[str, Any] | None:
+        """The saved state, or None when there is none. Old pickled states are refused with one line."""
+        from stfbench.errors import StfbenchError
+
         path = self.root / STATE
         if not path.exists():
+            if (self.root / LEGACY_STATE).exists():
+                raise StfbenchError(
+                    f"holds {LEGACY_STATE} from an older stfbench; run state is no longer read from pickles (a "
+                    "pickle can run code). Redo the run into a new folder, or pass --overwrite",
+                    self.root,
+                )
             return None
-        with open(path, "rb") as handle:
-            return pickle.load(handle)
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise StfbenchError(f"{STATE} is not valid JSON ({error}): cannot resume", self.root) from None
+        if not isinstance(document, dict) or document.get("schema") != state_codec.SCHEMA:
+            raise StfbenchError(f"{STATE} is not a {state_codec.SCHEMA} file: cannot resume", self.root)
+        arrays: Any = {}
+        if document.get("arrays"):
+            try:
+                with np.load(self.root / Path(document["arrays"]).name, allow_pickle=False) as npz:
+                    arrays = {key: npz[key] for key in npz.files}
+            except (OSError, ValueError) as error:
+                raise StfbenchError(f"{document['arrays']} is unreadable ({error}): cannot resume", self.root) from None
+        return state_codec.decode(document["state"], arrays)
+
+    def clear_state(self) -> None:
+        """Remove the state files (for --overwrite)."""
+        for name in (STATE, LEGACY_STATE):
+            (self.root / name).unlink(missing_ok=True)
+        for old in self.root.glob("state.*.npz"):
+            old.unlink(missing_ok=True)

@@ -38,8 +38,15 @@ class Wav2LipAdapter(ModelAdapter):
 
     name = "wav2lip"
 
-    def __init__(self, checkpoint: str | Path | None = None, batch_size: int = 32, trust_unverified: bool = False):
+    def __init__(
+        self,
+        checkpoint: str | Path | None = None,
+        batch_size: int = 32,
+        trust_unverified: bool = False,
+        allow_pickle: str | Path | None = None,
+    ):
         self.checkpoint = None if checkpoint is None else str(checkpoint)
+        self.allow_pickle = None if allow_pickle is None else str(allow_pickle)
         self.batch_size = int(batch_size)
         self.trust_unverified = bool(trust_unverified)
         self.loaded: LoadedWav2Lip | None = None
@@ -49,7 +56,7 @@ class Wav2LipAdapter(ModelAdapter):
         path = resolve_checkpoint(self.checkpoint, getattr(protocol, "dataset", None), self.trust_unverified)
         self.checkpoint = str(path)
         self.device = device
-        self.loaded = load_wav2lip(path, device)
+        self.loaded = load_wav2lip(path, device, self.allow_pickle)
 
     def prerequisites(self, dataset: str) -> list[Check]:
         default = DEFAULT_CHECKPOINTS.get(dataset, FALLBACK_CHECKPOINT)
@@ -86,6 +93,8 @@ class Wav2LipAdapter(ModelAdapter):
             "model": self.name,
             "checkpoint": None if self.checkpoint is None else str(self.checkpoint),
         }
+        if self.allow_pickle is not None:  # the user vouched for a file that needed full unpickling
+            info["allow_pickle"] = self.allow_pickle
         if self.loaded is not None:
             info.update(
                 checkpoint_sha256=self.loaded.sha256,

@@ -13,7 +13,6 @@ one-line `WeightsError` that says what the file is.
 
 from __future__ import annotations
 
-import pickle
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,8 @@ from torch import nn
 from stfbench.adapters.wav2lip.model import Wav2Lip
 from stfbench.errors import WeightsError
 from stfbench.hashing import sha256_file
+from stfbench.safe_load import first_line as _first_line
+from stfbench.safe_load import load_torch_file
 
 #: Registry ids of the published Wav2Lip generator files (digests and sizes live in the weight registry).
 PUBLISHED_IDS = ("wav2lip", "wav2lip_gan", "wav2lip_sd_gan", "wav2lip_sd_nogan")
@@ -52,8 +53,12 @@ class LoadedWav2Lip:
     channel_order: str
 
 
-def load_wav2lip(path: str | Path, device: torch.device | str = "cpu") -> LoadedWav2Lip:
-    """Load a Wav2Lip generator file of any supported format onto `device`, in eval mode."""
+def load_wav2lip(
+    path: str | Path, device: torch.device | str = "cpu", allow_pickle: str | Path | None = None
+) -> LoadedWav2Lip:
+    """Load a Wav2Lip generator file of any supported format onto `device`, in eval mode. Only tensors are
+    read (`weights_only`), unless `allow_pickle` names this file: then a legacy checkpoint that pickles
+    Python objects is fully unpickled (the user vouches for it; recorded in provenance)."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(
@@ -72,7 +77,7 @@ def load_wav2lip(path: str | Path, device: torch.device | str = "cpu") -> Loaded
             raise WeightsError(f"not a loadable TorchScript Wav2Lip file ({_first_line(error)})", path) from None
         model.eval()
         return LoadedWav2Lip(model, digest, fmt, known, None, "bgr")
-    checkpoint = _torch_load(path)
+    checkpoint = load_torch_file(path, "Wav2Lip checkpoint", allow_pickle)
     state, width_mult, channel_order = _unpack(checkpoint, path)
     model = Wav2Lip(width_mult)
     try:
@@ -119,19 +124,6 @@ def _unpack(checkpoint: Any, path: Path) -> tuple[dict[str, torch.Tensor], float
     return state, width_mult, str(checkpoint.get("channel_order", "bgr"))
 
 
-def _torch_load(path: Path) -> Any:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        # Legacy training checkpoints also pickle the optimizer state with plain Python objects.
-        try:
-            return torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as error:
-            raise WeightsError(f"cannot unpickle checkpoint ({_first_line(error)})", path) from None
-    except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile) as error:
-        raise WeightsError(f"corrupt or truncated checkpoint ({_first_line(error)})", path) from None
-
-
 def _detect_format(path: Path) -> str:
     """`torchscript` for a TorchScript archive (has `code/` and `constants.pkl`), else `state_dict`."""
     if not zipfile.is_zipfile(path):
@@ -159,8 +151,3 @@ def _reject_non_checkpoints(path: Path) -> None:
         raise WeightsError(f"file is only {size} bytes: not a Wav2Lip checkpoint", path)
     if size in (1_835_008, 1_048_576):
         raise WeightsError(f"file is {size} bytes: a known truncated upload; download the official file", path)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:200] if text else type(error).__name__
