@@ -162,7 +162,7 @@ def test_runs_saved_before_a_setting_existed_resume_with_its_default(tmp_path):
         show_progress=False
     )
     path = tmp_path / "last.pt"
-    state = torch.load(path, weights_only=False)
+    state = torch.load(path, weights_only=True)
     del state["configs"]["model"]["address_norm"], state["configs"]["loss"]["vv_gt_branch"]
     torch.save(state, path)
     resumed = Trainer(_task(), TrainConfig(steps=2, batch_size=2), tmp_path, torch.device("cpu"), RunInfo())

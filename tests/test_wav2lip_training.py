@@ -40,7 +40,7 @@ def test_training_steps_with_expert_sync_loss_and_resume(tmp_path: Path) -> None
     assert set(validation) == {"l1", "psnr"} and 0 < validation["l1"] < 1
     log = (tmp_path / "run" / "train_log.jsonl").read_text().splitlines()
     assert len(log) == 3 and '"sync"' in log[0] and '"val_psnr"' in log[2]  # two steps + validation
-    state = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
     assert state["kind"] == "wav2lip" and state["step"] == 2
     assert state["configs"]["wav2lip"]["sync_weight"] == 0.03
     resumed = Wav2LipTask(Wav2LipConfig(width_mult=0.125, sync_weight=0.03), _clips(), None, expert, "0" * 64)
