@@ -132,3 +132,21 @@ def test_latex_compiles(tmp_path: Path, runs: list[Path]) -> None:
     )
     assert done.returncode == 0, done.stdout[-2000:]
     assert (tmp_path / "table.pdf").stat().st_size > 1000
+
+
+def test_diagnostic_counts_are_a_note_and_json_counts_not_columns(tmp_path: Path) -> None:
+    run = _write_run(tmp_path, "wav2lip", "lrw", {"psnr": 30.0, "lmd": 2.0})
+    summary = json.loads((run / "summary.json").read_text())
+    text = "frames without a face in both videos (not in LMD)"
+    summary["counts"] = {"lmd_frames_no_face": {"total": 1234, "clips": 3, "n": 10, "description": text}}
+    (run / "summary.json").write_text(json.dumps(summary))
+    clean = _write_run(tmp_path, "static", "lrw", {"psnr": 25.0, "lmd": 3.0}, control=True)
+    board = build_leaderboard([run, clean])
+    assert [c.key for c in board.groups[0].columns] == ["psnr", "lmd"]
+    markdown = render(board, "markdown")
+    assert "Frames without a face in both videos (not in LMD): wav2lip 1,234." in markdown
+    assert "static 0" not in markdown and "lmd_frames_no_face" not in markdown
+    counts = [r["counts"]["lrw"] for r in json.loads(render(board, "json"))["rows"]]
+    plain = {"n_scored": 10, "n_expected": 10}
+    assert counts == [{**plain, "lmd_frames_no_face": 1234}, plain]
+    assert "LSE" not in markdown.split("Protocols:")[1].split(".")[0]  # no LSE column: the LSE variant is not named

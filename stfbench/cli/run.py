@@ -133,6 +133,9 @@ def print_summary(console: Console, run_dir: Path) -> None:
         ci_text = f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci and None not in ci else ""
         table.add_row(key, f"{stats['mean']:.3f}", ci_text)
     console.print(table)
+    for count in summary.get("counts", {}).values():  # diagnostic counters: counts, not metrics with a CI
+        text = f"{count['description']}: {count['total']:,} (in {count['clips']} of {count['n']} clips)"
+        console.print(text, markup=False, highlight=False)
     failures = ", ".join(f"{k}: {v}" for k, v in summary["failures"].items()) or "none"
     console.print(f"scored {summary['n_scored']}/{summary['n_expected']} clips; failures: {failures}")
     console.print(f"run folder: {run_dir}")

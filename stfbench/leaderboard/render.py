@@ -219,7 +219,10 @@ def render_json(board: Leaderboard) -> str:
             {
                 "label": row.label,
                 "group": _group_name(row),
-                "counts": {pid: {"n_scored": s, "n_expected": e} for pid, (s, e) in row.counts.items()},
+                "counts": {
+                    pid: {"n_scored": s, "n_expected": e, **row.diagnostics.get(pid, {})}
+                    for pid, (s, e) in row.counts.items()
+                },
                 "values": values,
             }
         )
