@@ -88,6 +88,7 @@ def _hint_width(board: Leaderboard) -> None:
             "--width columnwidth scales it to fit (or use table* for the full text width)",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
 
 

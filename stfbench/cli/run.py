@@ -135,7 +135,7 @@ def print_summary(console: Console, run_dir: Path) -> None:
     console.print(table)
     for count in summary.get("counts", {}).values():  # diagnostic counters: counts, not metrics with a CI
         text = f"{count['description']}: {count['total']:,} (in {count['clips']} of {count['n']} clips)"
-        console.print(text, markup=False, highlight=False)
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
     failures = ", ".join(f"{k}: {v}" for k, v in summary["failures"].items()) or "none"
     console.print(f"scored {summary['n_scored']}/{summary['n_expected']} clips; failures: {failures}")
     console.print(f"run folder: {run_dir}")

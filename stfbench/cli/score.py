@@ -366,7 +366,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     console.print(table)
     for count in summary.get("counts", {}).values():  # diagnostic counters: counts, not metrics with a CI
         text = f"{count['description']}: {count['total']:,} (in {count['clips']} of {count['n']} clips)"
-        console.print(text, markup=False, highlight=False)
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
     if summary["failures"]:
         console.print("failures: " + ", ".join(f"{k} {v}" for k, v in summary["failures"].items()), highlight=False)
 
