@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -42,6 +42,12 @@ class Metric(ABC):
 
     #: Output keys this metric produces, e.g. ("psnr",) or ("lse_c", "lse_d", "av_offset").
     keys: tuple[str, ...] = ()
+    #: Per-clip output keys that are diagnostic counts, with what they count (e.g. LMD's frames without a
+    #: face): summaries sum them as counts instead of averaging them as metrics with a CI.
+    count_keys: ClassVar[dict[str, str]] = {}
+    #: `settings()` keys that describe the data scored (frame counts, observed sizes): they are final only
+    #: at the end of a run, and shards of one run may differ in them.
+    observed_settings: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

@@ -24,6 +24,7 @@ FeatureFn = Callable[[np.ndarray], np.ndarray]  # (N, H, W, 3) uint8 → (N, D) 
 
 class FID(Metric):
     keys = ("fid",)
+    observed_settings = ("n_pred", "n_gt")
 
     def __init__(
         self,

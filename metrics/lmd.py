@@ -10,7 +10,7 @@ scored; a clip with no scorable frame fails with status `no-face`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -33,6 +33,8 @@ def mouth_distance(gt_points: np.ndarray, pred_points: np.ndarray, reduction: st
 
 class LMD(Metric):
     keys = ("lmd",)
+    count_keys: ClassVar[dict[str, str]] = {"lmd_frames_no_face": "frames without a face in both videos (not in LMD)"}
+    observed_settings = ("image_size", "frames_scored", "frames_no_face")
 
     def __init__(
         self,

@@ -18,18 +18,20 @@ from stfbench.reference_model.training import Trainer, seed_everything
 def train_color_syncnet(
     dataset: str,
     root: str | Path | None,
-    steps: int,
-    batch_size: int,
-    seed: int,
+    *,
     out: str | Path,
     device: torch.device,
+    steps: int = 1200,
+    batch_size: int = 32,
+    seed: int = 0,
     image_size: int = 96,
     preset: str = "tiny",
     lr: float = 1e-3,
     limit_clips: int | None = None,
 ) -> Path:
     """Train an expert of `preset` widths at `image_size` on the dataset's train split and write its fp16
-    inference checkpoint to `out`. The resumable training run lives in `<out>.run/` (last.pt, JSONL log).
+    inference checkpoint to `out` (defaults: the committed `synctalkface_expert_tiny_synthetic` recipe). The
+    resumable training run lives in `<out>.run/` (last.pt, JSONL log).
 
     The learning rate defaults to 1e-3 (Wav2Lip's expert: 1e-4) so that a tiny expert converges within
     minutes on a CPU; the batch mixes in-sync and off-sync windows 50/50."""

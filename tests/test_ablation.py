@@ -111,3 +111,49 @@ def test_tiny_default_schedule_and_train_option_override(tmp_path: Path, monkeyp
     assert command[-5:] == ["--lr-g", "1e-3", "--vv-detach-gt", "--slots", "0"]  # a switch goes without a value
     bad = runner.invoke(app, ["ablate", "--slots", "0", "--out", str(tmp_path / "bad"), "--train-opt", "lr=1"])
     assert isinstance(bad.exception, StfbenchError) and "--train-opt lr=1" in str(bad.exception)
+
+
+def test_ablation_caption_states_the_schedule_and_only_computed_metrics(tmp_path: Path) -> None:
+    from stfbench.runner.ablation import write_outputs
+
+    settings = slot_settings("0,96")
+    protocol = {"id": "synthetic", "hash": "a" * 64, "dataset": "synthetic", "lse_variant": "fullframe224"}
+    run_dirs = []
+    for setting, psnr in zip(settings, (21.0, 21.5), strict=True):
+        run_dir = tmp_path / "runs" / setting.name
+        run_dir.mkdir(parents=True)
+        summary = {
+            "protocol": protocol,
+            "model": {"label": setting.label, "is_control": False, "uses_ground_truth_video": False},
+            "metrics": {k: {"mean": v, "ci95": [v - 0.1, v + 0.1]} for k, v in {"psnr": psnr, "ssim": 0.7}.items()},
+            "n_scored": 40,
+            "n_expected": 40,
+            "failures": {},
+            "metric_settings": {},
+            "stfbench_version": "0.1.0",
+        }
+        (run_dir / "summary.json").write_text(json.dumps(summary))
+        run_dirs.append(run_dir)
+    config = AblationConfig(
+        out_dir=tmp_path,
+        settings=settings,
+        steps=200,
+        batch_size=8,
+        seed=3,
+        limit_clips=12,
+        extra_train_options={"--lr-g": "1e-3", "--gan-weight": "0", "--vv-detach-gt": None},
+    )
+    write_outputs(config, run_dirs)
+    caption = (tmp_path / "ablation.tex").read_text().split("\\caption{")[1].split("}\n")[0]
+    assert caption.startswith(
+        "Every variant: SyncTalkFace tiny trained 200 steps $\\times$ batch 8 (5-frame windows) at generator lr 1e-3 "
+        "(Adam), seed 3, on the first 12 training clips; train options --gan-weight=0 --vv-detach-gt."
+    )
+    assert "LSE" not in caption and "FID" not in caption  # only PSNR and SSIM were computed
+    assert "Every variant: SyncTalkFace tiny trained 200 steps × batch 8" in (tmp_path / "ablation.md").read_text()
+    paper = AblationConfig(out_dir=tmp_path, settings=settings, preset="paper", steps=200_000, batch_size=40)
+    write_outputs(paper, run_dirs)
+    assert (
+        "paper trained 200,000 steps × batch 40 (5-frame windows) at generator lr 1e-4 (Adam), seed 0."
+        in (tmp_path / "ablation.md").read_text()
+    )

@@ -166,7 +166,23 @@ def test_check_without_list_or_root(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     report = check_dataset(load_protocol("lrs2"), tmp_path)
     assert not report.ok and report.expected == 1243 and report.found == 0 and "test.txt" in (report.list_error or "")
     monkeypatch.delenv("STFBENCH_LRS2_ROOT", raising=False)
-    assert "STFBENCH_LRS2_ROOT" in (check_dataset(load_protocol("lrs2")).list_error or "")
+    with pytest.raises(ProtocolError, match="no lrs2 dataset root: pass --root or set STFBENCH_LRS2_ROOT"):
+        check_dataset(load_protocol("lrs2"))
+    with pytest.raises(ProtocolError, match="does not exist"):
+        check_dataset(load_protocol("lrs2"), tmp_path / "nowhere")
+
+
+def test_cli_datasets_check_names_a_missing_root(stfbench_script, tmp_path: Path, monkeypatch) -> None:
+    """One line naming the root (or how to give one) and exit 2: not a table of zeros "under None"."""
+    monkeypatch.delenv("STFBENCH_LRS2_ROOT", raising=False)
+    nowhere = tmp_path / "nowhere"
+    for extra, message in (
+        ([], "error: no lrs2 dataset root: pass --root or set STFBENCH_LRS2_ROOT"),
+        (["--root", str(nowhere)], f"error: {nowhere}: lrs2 dataset root (--root) does not exist"),
+    ):
+        result = stfbench_script("datasets", "check", "--dataset", "lrs2", *extra)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip().splitlines() == [message] and result.stdout == ""
 
 
 def test_cli_datasets_check_exit_codes(tmp_path: Path) -> None:

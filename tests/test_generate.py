@@ -79,3 +79,21 @@ def test_train_generate_memory_command_line(synthetic_corpus, tmp_path):
         "phoneme_slots.png",
         "slot_mouths.png",
     }
+
+
+def test_generate_and_memory_default_to_the_committed_checkpoint(synthetic_corpus, tmp_path):
+    """Without --checkpoint both commands use the protocol's committed checkpoint, as `run` does."""
+    runner = CliRunner()
+    video = next(iter(sorted((synthetic_corpus / "main").rglob("*.mp4"))))
+    out = tmp_path / "dubbed.mp4"
+    result = runner.invoke(app, ["generate", "--video", str(video), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert read_clip(out).frames.shape == read_clip(video).frames.shape
+    result = runner.invoke(
+        app, ["memory", "--root", str(synthetic_corpus), "--limit-clips", "1", "--out", str(tmp_path / "mem")]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "mem" / "memory_report.json").read_text())
+    assert report["slots"] == 96  # synctalkface_tiny_synthetic (the slots-0 one would have nothing to analyse)
+    refused = runner.invoke(app, ["generate", "--protocol", "lrs2", "--video", str(video), "--out", str(out)])
+    assert refused.exit_code != 0 and "no default checkpoint for dataset 'lrs2'" in str(refused.exception)

@@ -123,7 +123,9 @@ def test_unverified_weights_and_bad_input_are_reported(tmp_path: Path, runs: lis
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no LaTeX compiler installed")
 def test_latex_compiles(tmp_path: Path, runs: list[Path]) -> None:
-    (tmp_path / "table.tex").write_text(render(build_leaderboard(runs, show_ci=True), "latex"))
+    negative = _write_run(tmp_path, "static", "lrw", {"lse_d": 11.0, "av_offset": -2.876}, control=True)
+    table = render(build_leaderboard([*runs, negative], show_ci=True), "latex", width="linewidth")
+    (tmp_path / "table.tex").write_text(table)
     done = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "table.tex"],
         cwd=tmp_path,
@@ -133,3 +135,63 @@ def test_latex_compiles(tmp_path: Path, runs: list[Path]) -> None:
     )
     assert done.returncode == 0, done.stdout[-2000:]
     assert (tmp_path / "table.pdf").stat().st_size > 1000
+
+
+def test_diagnostic_counts_are_a_note_and_json_counts_not_columns(tmp_path: Path) -> None:
+    run = _write_run(tmp_path, "wav2lip", "lrw", {"psnr": 30.0, "lmd": 2.0})
+    summary = json.loads((run / "summary.json").read_text())
+    text = "frames without a face in both videos (not in LMD)"
+    summary["counts"] = {"lmd_frames_no_face": {"total": 1234, "clips": 3, "n": 10, "description": text}}
+    (run / "summary.json").write_text(json.dumps(summary))
+    clean = _write_run(tmp_path, "static", "lrw", {"psnr": 25.0, "lmd": 3.0}, control=True)
+    board = build_leaderboard([run, clean])
+    assert [c.key for c in board.groups[0].columns] == ["psnr", "lmd"]
+    markdown = render(board, "markdown")
+    assert "Frames without a face in both videos (not in LMD): wav2lip 1,234." in markdown
+    assert "static 0" not in markdown and "lmd_frames_no_face" not in markdown
+    counts = [r["counts"]["lrw"] for r in json.loads(render(board, "json"))["rows"]]
+    plain = {"n_scored": 10, "n_expected": 10}
+    assert counts == [{**plain, "lmd_frames_no_face": 1234}, plain]
+    assert "LSE" not in markdown.split("Protocols:")[1].split(".")[0]  # no LSE column: the LSE variant is not named
+
+
+def test_latex_minus_sign_ci_second_line_and_width(runs: list[Path], tmp_path: Path) -> None:
+    from stfbench.leaderboard.render import estimate_width_pt, latex_width
+
+    shifted = _write_run(tmp_path, "static", "lrw", {"lse_d": 11.0, "av_offset": -2.876}, control=True)
+    text = render(build_leaderboard([shifted]), "latex", standalone=False)
+    assert "$-$2.88" in text and "& -2" not in text  # a real minus sign, not a hyphen
+
+    board = build_leaderboard(runs, show_ci=True)
+    lines = render(board, "latex", standalone=False).splitlines()
+    header = next(line for line in lines if line.startswith(" & PSNR"))
+    row = lines.index(next(line for line in lines if line.startswith("wav2lip &")))
+    assert r"\pm" not in lines[row] and lines[row + 1].startswith(r" & {\scriptsize $\pm$0.100} & ")
+    assert lines[row + 1].count("&") == lines[row].count("&") == header.count("&")
+    plain = build_leaderboard(runs)
+    assert abs(estimate_width_pt(board) - estimate_width_pt(plain)) < 1.0  # CIs no longer widen the columns
+    longer = build_leaderboard(runs, labels={"synctalkface": "synctalkface (96 slots, 800 steps)"})
+    assert 60 < estimate_width_pt(longer) - estimate_width_pt(plain) < 120  # "(96 slots, 800 steps)" ≈ 90 pt
+
+    fitted = render(board, "latex", standalone=False, width="columnwidth")
+    assert fitted.startswith("% \\resizebox needs \\usepackage{graphicx}")
+    assert "\\resizebox{\\columnwidth}{!}{%\n\\begin{tabular}" in fitted and "\\end{tabular}\n}\n\\caption" in fitted
+    bare = fitted.replace("\\{", "").replace("\\}", "")
+    assert bare.count("{") == bare.count("}")
+    assert "\\usepackage{graphicx}" in render(board, "latex", width="linewidth")
+    assert "graphicx" not in render(board, "latex") and "resizebox" not in render(board, "latex")
+    assert latex_width("\\linewidth") == "\\linewidth" and latex_width("8.5cm") == "8.5cm"
+    with pytest.raises(ValueError, match="--width 3 furlongs"):
+        latex_width("3 furlongs")
+
+
+def test_cli_fragment_width_hint_and_bad_width(stfbench_script, runs: list[Path]) -> None:
+    args = ["leaderboard", *map(str, runs), "--format", "latex", "--fragment"]
+    wide = stfbench_script(*args)
+    assert wide.returncode == 0, wide.stderr
+    assert "pt wide" in wide.stderr and "--width columnwidth" in wide.stderr and "resizebox" not in wide.stdout
+    fitted = stfbench_script(*args, "--width", "columnwidth")
+    assert fitted.returncode == 0 and fitted.stderr == "" and "\\resizebox{\\columnwidth}" in fitted.stdout
+    for bad, message in ((["--width", "3furlongs"], "--width 3furlongs"), (["--format", "markdown"], "--width is for")):
+        refused = stfbench_script(*args, "--width", "linewidth", *bad)
+        assert refused.returncode == 2 and message in refused.stderr and len(refused.stderr.splitlines()) == 1

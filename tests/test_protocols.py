@@ -167,8 +167,11 @@ def test_missing_list_and_missing_root(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(ProtocolError, match="STFBENCH_LRS2_ROOT"):
         load_protocol("lrs2").items()
     monkeypatch.setenv("STFBENCH_LRS2_ROOT", str(tmp_path / "nowhere"))
-    with pytest.raises(ProtocolError, match="not a directory"):
+    with pytest.raises(ProtocolError, match=r"\(\$STFBENCH_LRS2_ROOT\) does not exist"):
         load_protocol("lrs2").items()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ProtocolError, match=r"\(--root\) is not a directory"):
+        load_protocol("lrs2").items(tmp_path / "file")
 
 
 @pytest.mark.parametrize(

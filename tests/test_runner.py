@@ -276,3 +276,64 @@ def test_lse_groups_score_each_clip_as_alone_and_precision_is_named_and_hashed(t
             assert approx["metrics"]["lse_d"] == pytest.approx(exact["metrics"]["lse_d"], rel=0.02)
     with pytest.raises(StfbenchError, match="--lse-precision"):
         run(tmp_path / "bad", lse_precision="int8")
+
+
+def _lmd_metrics(names, settings, device, trust):
+    """PSNR and a real LMD whose stand-in landmarker finds "no face" in frames whose first pixel is dark."""
+    from stfbench.metrics.lmd import LMD
+
+    def landmarks(frame: np.ndarray) -> np.ndarray | None:
+        if frame[0, 0, 0] < 64:
+            return None
+        return np.column_stack([np.arange(68) % 32, frame.reshape(-1, 3)[:68, 0] / 8]).astype(np.float64)
+
+    return [*fake_metrics_factory(["psnr"], settings, device, trust), LMD(landmarks)]
+
+
+def _lmd_run(out: Path, **overrides) -> Path:
+    config = RunConfig(model="noisy", dataset="fake-test", out_dir=out, show_progress=False, **overrides)
+    return run_benchmark(
+        config, adapter=NoisyAdapter(), metrics_factory=_lmd_metrics, protocol=fake_protocol(), clips=FakeClips()
+    )
+
+
+def test_diagnostic_counts_are_counts_and_the_manifest_has_the_frames_scored(tmp_path: Path) -> None:
+    run_dir = _lmd_run(tmp_path / "run")
+    records = [r for r in _records(run_dir) if r["status"] == "ok"]
+    per_clip = [int(r["metrics"]["lmd_frames_no_face"]) for r in records]
+    summary = RunStore(run_dir).read_summary()
+    assert sum(per_clip) > 0 and "lmd" in summary["metrics"] and "lmd_frames_no_face" not in summary["metrics"]
+    assert summary["counts"] == {
+        "lmd_frames_no_face": {
+            "total": sum(per_clip),
+            "clips": sum(n > 0 for n in per_clip),
+            "n": len(records),
+            "description": "frames without a face in both videos (not in LMD)",
+        }
+    }
+    scored = sum(r["frames"] for r in records) - sum(per_clip)
+    settings = RunStore(run_dir).read_manifest()["metric_settings"]["lmd[dlib]"]
+    assert (settings["frames_scored"], settings["frames_no_face"]) == (scored, sum(per_clip))
+    assert summary["metric_settings"]["lmd[dlib]"] == settings
+
+    sharded = tmp_path / "sharded"  # shards scored different frame counts: they still merge, into the totals
+    for index in range(2):
+        _lmd_run(sharded, shard=(index, 2))
+    merged = merge_shards(sharded, metrics_factory=_lmd_metrics)
+    assert RunStore(merged).read_summary()["counts"] == summary["counts"]
+    assert RunStore(merged).read_manifest()["metric_settings"]["lmd[dlib]"]["frames_scored"] == scored
+
+
+def test_run_summary_prints_counts_apart_from_metrics(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from stfbench.cli.run import print_summary
+
+    run_dir = _lmd_run(tmp_path / "run")
+    count = RunStore(run_dir).read_summary()["counts"]["lmd_frames_no_face"]
+    console = Console(record=True, width=200)
+    print_summary(console, run_dir)
+    text = console.export_text()
+    assert "lmd_frames_no_face" not in text
+    line = f"{count['description']}: {count['total']:,} (in {count['clips']} of {count['n']} clips)"
+    assert line in text and count["description"].startswith("frames without a face")

@@ -65,3 +65,15 @@ def test_color_syncnet_is_dispatched_with_the_cli_options(monkeypatch, tmp_path)
     assert result.exit_code == 0, result.output
     assert calls["steps"] == 5 and calls["image_size"] == 96 and calls["dataset"] == "synthetic"
     assert "batch_size" not in calls  # left to the reference model's own default
+
+
+def test_color_syncnet_runs_with_only_steps_given(synthetic_corpus, tmp_path):
+    """Without --batch-size the reference model's recipe default applies (it used to be a missing argument)."""
+    out = tmp_path / "expert.pt"
+    args = ["train-expert", "--kind", "color-syncnet", "--root", str(synthetic_corpus), "--steps", "1",
+            "--device", "cpu", "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and sha256_file(out) in result.output.replace("\n", "")
+    run_log = (tmp_path / "expert.pt.run" / "train_log.jsonl").read_text()
+    assert '"step": 1' in run_log

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from stfbench import __version__
+from stfbench.cli._help import use_flag_help
 from stfbench.errors import StfbenchError
 
 app = typer.Typer(
@@ -54,6 +55,7 @@ def _register_commands() -> None:
 
 
 _register_commands()
+use_flag_help(app)
 
 
 def main() -> None:

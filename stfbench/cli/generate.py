@@ -8,13 +8,17 @@ import typer
 
 
 def generate(
-    checkpoint: str = typer.Option(..., "--checkpoint", help="SyncTalkFace checkpoint file or weight-registry id."),
+    checkpoint: str | None = typer.Option(
+        None,
+        "--checkpoint",
+        help="SyncTalkFace checkpoint file or weight-registry id (default: the protocol's committed checkpoint).",
+    ),
     video: Path = typer.Option(..., "--video", help="Reference video (identity and head pose), 25 fps."),
     out: Path = typer.Option(..., "--out", help="Output video (.mp4, .mkv or .avi) with the driving audio."),
     audio: Path | None = typer.Option(None, "--audio", help="Driving audio (default: the video's own track)."),
     protocol: str = typer.Option("synthetic", "--protocol", help="Protocol whose face-crop spec is used."),
     reference_frame: int = typer.Option(0, "--reference-frame", help="Frame of the video giving identity."),
-    batch_size: int = typer.Option(32, "--batch-size"),
+    batch_size: int = typer.Option(32, "--batch-size", help="Frames generated per forward pass."),
     resample: bool = typer.Option(False, "--resample", help="Resample other frame/sample rates to 25 fps/16 kHz."),
     device: str | None = typer.Option(None, "--device", help="cpu, cuda, … (default: cuda when available)"),
 ) -> None:
@@ -38,7 +42,7 @@ def generate(
     )
 
     spec = load_protocol(protocol)
-    loaded = load_generator(resolve_checkpoint(checkpoint, None), resolve_device(device))
+    loaded = load_generator(resolve_checkpoint(checkpoint, spec.dataset), resolve_device(device))
     clip = read_clip(video, audio, fps=spec.fps, sample_rate=spec.sample_rate, resample=resample)
     num_frames = frames_for_audio(len(clip.audio), clip.sample_rate, clip.fps)
     if num_frames < MIN_FRAMES:

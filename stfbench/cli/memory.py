@@ -9,16 +9,20 @@ import typer
 
 
 def memory(
-    checkpoint: str = typer.Option(..., "--checkpoint", help="SyncTalkFace checkpoint file or weight-registry id."),
+    checkpoint: str | None = typer.Option(
+        None,
+        "--checkpoint",
+        help="SyncTalkFace checkpoint file or weight-registry id (default: the dataset's committed checkpoint).",
+    ),
     dataset: str = typer.Option("synthetic", "--dataset", help="synthetic, lrs2 or lrw"),
     out: Path = typer.Option(Path("memory-analysis"), "--out", help="Folder for the PNGs and memory_report.json."),
     root: Path | None = typer.Option(None, "--root", help="Dataset root (default: protocol's / environment)."),
-    split: str = typer.Option("test", "--split"),
+    split: str = typer.Option("test", "--split", help="Split whose clips are analysed (train, val, test)."),
     alignment: Path | None = typer.Option(
         None, "--alignment", help='Real data: JSON {"<clip id>": [[phoneme, start_s, end_s], ...]}.'
     ),
     limit_clips: int | None = typer.Option(None, "--limit-clips", help="Analyse only the first N clips."),
-    device: str | None = typer.Option(None, "--device"),
+    device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (default: auto)."),
 ) -> None:
     """Slot usage histogram, address entropy, slot ↔ phoneme heat map + table, per-slot mouth shapes."""
     import numpy as np
@@ -37,10 +41,11 @@ def memory(
     from stfbench.reference_model.inference import frames_for_audio, load_generator, resize_frames
 
     console = Console()
-    model = load_generator(resolve_checkpoint(checkpoint, None), resolve_device(device)).model
-    if model.memory is None:
-        raise StfbenchError("the checkpoint has no memory (slots=0): nothing to analyse", checkpoint)
     protocol = dataset_protocol(dataset)
+    checkpoint_path = resolve_checkpoint(checkpoint, protocol.dataset)
+    model = load_generator(checkpoint_path, resolve_device(device)).model
+    if model.memory is None:
+        raise StfbenchError("the checkpoint has no memory (slots=0): nothing to analyse", checkpoint_path)
     base = protocol_root(protocol, root)
     layout = layout_of(protocol.dataset, base)
     ids = read_layout(protocol.dataset, base, split)[:limit_clips]

@@ -6,18 +6,29 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from stfbench.cli._output import ListFormat, echo_json, format_option
 
-def models() -> None:
+
+def models(fmt: ListFormat = format_option()) -> None:
     """List built-in models and controls, and models other packages register (entry points `stfbench.models`)."""
     from stfbench.adapters.registry import BUILTIN_MODELS, ENTRY_POINT_GROUP, available_models
 
+    rows = [
+        {
+            "name": name,
+            "class": target,
+            "description": BUILTIN_MODELS[name][1] if name in BUILTIN_MODELS else f"entry point ({ENTRY_POINT_GROUP})",
+        }
+        for name, target in available_models().items()
+    ]
+    if fmt is ListFormat.json:
+        echo_json({"models": rows})
+        return
     table = Table(title="models (--model NAME, or package.module:Class)")
-    table.add_column("name")
-    table.add_column("class")
-    table.add_column("what")
-    for name, target in available_models().items():
-        description = BUILTIN_MODELS[name][1] if name in BUILTIN_MODELS else f"entry point ({ENTRY_POINT_GROUP})"
-        table.add_row(name, target, description)
+    for column in ("name", "class", "what"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], row["class"], row["description"])
     Console().print(table)
 
 

@@ -8,31 +8,41 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from stfbench.cli._output import ListFormat, echo_json, format_option
 from stfbench.protocols import list_protocols, load_protocol
 
 protocols_app = typer.Typer(help="List and show test protocols.", no_args_is_help=True)
 
 
 @protocols_app.command("list")
-def list_command() -> None:
+def list_command(fmt: ListFormat = format_option()) -> None:
     """Table of the shipped protocols: id, version, dataset/split, clips, pairing, metrics, hash."""
+    rows = []
+    for name in list_protocols():
+        protocol = load_protocol(name)
+        rows.append(
+            {
+                "id": protocol.id,
+                "version": str(protocol.version),
+                "dataset": protocol.dataset,
+                "split": protocol.split,
+                "clips": protocol.clip_list.count,  # None: not pinned
+                "pairing": protocol.pairing.mode,
+                "metrics": list(protocol.metrics.names),
+                "hash": protocol.hash,
+            }
+        )
+    if fmt is ListFormat.json:
+        echo_json({"protocols": rows})
+        return
     table = Table(title="stfbench protocols")
     table.add_column("id", no_wrap=True)
     for column in ("version", "dataset", "split", "clips", "pairing", "metrics", "hash"):
         table.add_column(column)
-    for name in list_protocols():
-        protocol = load_protocol(name)
-        count = protocol.clip_list.count
-        table.add_row(
-            protocol.id,
-            str(protocol.version),
-            protocol.dataset,
-            protocol.split,
-            f"{count:,}" if count is not None else "generated",
-            protocol.pairing.mode,
-            ",".join(protocol.metrics.names),
-            protocol.hash[:12],
-        )
+    for row in rows:
+        clips = f"{row['clips']:,}" if row["clips"] is not None else "generated"
+        cells = [row["id"], row["version"], row["dataset"], row["split"], clips, row["pairing"]]
+        table.add_row(*cells, ",".join(row["metrics"]), row["hash"][:12])
     Console().print(table)
 
 

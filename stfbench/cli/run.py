@@ -145,6 +145,9 @@ def print_summary(console: Console, run_dir: Path) -> dict:
         ci_text = f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci and None not in ci else ""
         table.add_row(key, "n/a" if stats["mean"] is None else f"{stats['mean']:.3f}", ci_text)
     console.print(table)
+    for count in summary.get("counts", {}).values():  # diagnostic counters: counts, not metrics with a CI
+        text = f"{count['description']}: {count['total']:,} (in {count['clips']} of {count['n']} clips)"
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
     failures = ", ".join(f"{k}: {v}" for k, v in summary["failures"].items()) or "none"
     console.print(f"scored {summary['n_scored']}/{summary['n_expected']} clips; failures: {failures}")
     console.print(f"run folder: {run_dir}", highlight=False, markup=False)

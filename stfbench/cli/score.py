@@ -7,7 +7,8 @@ Output folder (`--out`):
     summary.json  {"schema": "stfbench.score/1", "n_expected", "n_scored", "failures": {reason: count},
                   "psnr", "ssim", "lmd", "fid", "lse_c", "lse_d", "av_offset", "lpips" (dataset values),
                   "metric_names": {key: name with variant/backend, e.g. "lse[fullframe224,syncnet_v2]"},
-                  "metrics": {key: {"mean", "ci95", "n", ...}}, "metric_settings", "provenance"}
+                  "metrics": {key: {"mean", "ci95", "n", ...}}, "counts": {key: {"total", "clips", "n",
+                  "description"}} (diagnostic counters such as lmd_frames_no_face), "metric_settings", "provenance"}
     state.json     metric statistics after the last recorded clip (for --resume)
     settings.json what --resume must match: pred, gt, audio, pairing, metrics and their settings, trim, resample
     .lock         held (OS file lock) while a process writes the folder; a second one is refused
@@ -376,7 +377,8 @@ class ScoreRun:
         dataset: dict[str, float] = {}
         for metric in self.metrics:
             dataset.update(metric.compute())
-        summary = summarize(records, dataset, len(self.pairs), seed=0)
+        count_keys = {key: text for metric in self.metrics for key, text in metric.count_keys.items()}
+        summary = summarize(records, dataset, len(self.pairs), seed=0, count_keys=count_keys)
         summary["schema"] = "stfbench.score/1"
         summary.update({key: _json_float(value) for key, value in dataset.items()})
         summary["metric_names"] = {key: m.name for m in self.metrics for key in m.keys}
@@ -459,6 +461,9 @@ def print_summary(summary: dict[str, Any]) -> None:
             escape(summary["metric_names"][key]),
         )
     console.print(table)
+    for count in summary.get("counts", {}).values():  # diagnostic counters: counts, not metrics with a CI
+        text = f"{count['description']}: {count['total']:,} (in {count['clips']} of {count['n']} clips)"
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
     if summary["failures"]:
         console.print("failures: " + ", ".join(f"{k} {v}" for k, v in summary["failures"].items()), highlight=False)
 

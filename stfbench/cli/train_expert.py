@@ -19,8 +19,10 @@ def train_expert(
     kind: str = typer.Option(..., "--kind", help="syncnet (LSE network) or color-syncnet (reference-model expert)."),
     dataset: str = typer.Option("synthetic", "--dataset", help="Dataset to train on (synthetic)."),
     root: Path = typer.Option(None, "--root", help="Dataset root (default: the synthetic protocol's corpus)."),
-    steps: int = typer.Option(None, "--steps", help="Optimiser steps (syncnet default: 300)."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Samples per step (syncnet default: 16 video windows)."),
+    steps: int = typer.Option(None, "--steps", help="Optimiser steps (default: syncnet 300, color-syncnet 1200)."),
+    batch_size: int = typer.Option(
+        None, "--batch-size", help="Samples per step (default: syncnet 16 video windows, color-syncnet 32)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of initialisation and sampling."),
     out: Path = typer.Option(..., "--out", help="Checkpoint to write."),
     device: str = typer.Option(None, "--device", help="cpu, cuda (default: auto)."),

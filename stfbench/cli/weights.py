@@ -7,23 +7,33 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from stfbench.cli._output import ListFormat, echo_json, format_option
+
 weights_app = typer.Typer(
     help="Weight files: list them, verify them by SHA-256, import downloaded copies.", no_args_is_help=True
 )
 
 
 @weights_app.command("list")
-def list_weights() -> None:
-    """Every weight file stfbench knows: status (ok / unverified / missing / wrong-size / wrong-hash), user, licence."""
+def list_weights(fmt: ListFormat = format_option()) -> None:
+    """Every weight file stfbench knows: status (ok / unverified / missing / wrong-size / wrong-hash), short
+    SHA-256, user, licence and source."""
     from stfbench import paths
     from stfbench.weights import registry
 
+    search_order = [
+        "$STFBENCH_WEIGHT_<ID>",
+        f"{paths.weights_dir()} ($STFBENCH_WEIGHTS)",
+        str(paths.torch_hub_checkpoints()),
+        "installed packages",
+        str(paths.assets_dir() / "weights"),
+    ]
+    if fmt is ListFormat.json:
+        echo_json({"weights": registry.status_rows(), "search_order": search_order})
+        return
     console = Console()
-    console.print(registry.status_table())
-    console.print(
-        f"looked up in: $STFBENCH_WEIGHT_<ID>, {paths.weights_dir()} ($STFBENCH_WEIGHTS), "
-        f"{paths.torch_hub_checkpoints()}, installed packages, {paths.assets_dir() / 'weights'}"
-    )
+    console.print(registry.status_table(detailed=True))
+    console.print(f"looked up in: {', '.join(search_order)}", markup=False, highlight=False)
 
 
 @weights_app.command("verify")

@@ -58,9 +58,11 @@ def check_dataset(
     progress: bool = False,
 ) -> DatasetCheck:
     """Check every clip the protocol reads: present, readable header (or full decode with `decode`), the
-    protocol's fps and sample rate, an audio track."""
+    protocol's fps and sample rate, an audio track. A root that is not given or not a folder is a ProtocolError."""
     from stfbench.protocols.resolve import resolve_clip_list
 
+    if protocol.dataset != "synthetic" or root is not None:  # the synthetic corpus is generated when no root is given
+        layout.require_root(protocol.dataset, root)  # a missing root is one error, not a table of zeros
     expected = protocol.clip_list.count or 0
     try:
         resolved = resolve_clip_list(protocol, root, list_file=list_file)

@@ -30,7 +30,10 @@ def require_root(dataset: str, root: str | Path | None) -> Path:
         hint = f" or set {env}" if env else ""
         raise ProtocolError(f"no {dataset} dataset root: pass --root{hint}")
     if not resolved.is_dir():
-        raise ProtocolError(f"{dataset} dataset root is not a directory", resolved)
+        env = paths.DATASET_ROOT_ENV.get(dataset)
+        given = "--root" if root is not None else f"${env}"
+        problem = "is not a directory" if resolved.exists() else "does not exist"
+        raise ProtocolError(f"{dataset} dataset root ({given}) {problem}", resolved)
     return resolved
 
 

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+import re
 from typing import Any
 
 from stfbench.leaderboard.table import Cell, Leaderboard, MetricColumn, Row
@@ -16,10 +17,12 @@ MISSING = "–"
 INFINITE = "∞"  # e.g. PSNR of the ground truth against itself (LaTeX: $\infty$)
 
 
-def render(board: Leaderboard, fmt: str, *, standalone: bool = True, caption: str | None = None) -> str:
-    """Text of the table in `fmt` (latex, markdown, csv, json)."""
+def render(
+    board: Leaderboard, fmt: str, *, standalone: bool = True, caption: str | None = None, width: str | None = None
+) -> str:
+    """Text of the table in `fmt` (latex, markdown, csv, json); `width` (LaTeX only, see `latex_width`)."""
     if fmt == "latex":
-        return render_latex(board, standalone=standalone, caption=caption)
+        return render_latex(board, standalone=standalone, caption=caption, width=width)
     if fmt == "markdown":
         return render_markdown(board)
     if fmt == "csv":
@@ -36,10 +39,19 @@ def format_value(cell: Cell | None, column: MetricColumn, show_ci: bool = False,
     if math.isinf(cell.mean):
         return INFINITE if cell.mean > 0 else f"-{INFINITE}"
     text = f"{cell.mean:.{column.decimals}f}"
-    if show_ci and cell.ci95 is not None and all(math.isfinite(v) for v in cell.ci95):
-        half = (cell.ci95[1] - cell.ci95[0]) / 2
-        text += f" {pm} {half:.{column.decimals}f}"
+    half = format_half_width(cell, column) if show_ci else None
+    if half is not None:
+        text += f" {pm} {half}"
     return text
+
+
+def format_half_width(cell: Cell | None, column: MetricColumn) -> str | None:
+    """Half-width of the cell's 95 % CI at the column's precision; None without a finite value and CI."""
+    if cell is None or cell.mean is None or not math.isfinite(cell.mean) or cell.ci95 is None:
+        return None
+    if not all(math.isfinite(v) for v in cell.ci95):
+        return None
+    return f"{(cell.ci95[1] - cell.ci95[0]) / 2:.{column.decimals}f}"
 
 
 def format_counts(row: Row, protocol_id: str) -> str:
@@ -74,16 +86,44 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
-def render_latex(board: Leaderboard, *, standalone: bool = True, caption: str | None = None) -> str:
-    """booktabs table; `standalone` wraps it in a compilable article document."""
+#: `--width` names: the tabular is scaled to `\<name>` (a two-column paper's column is `\columnwidth`).
+WIDTH_NAMES = ("linewidth", "columnwidth", "textwidth")
+#: A two-column paper's column (IEEE, ACM, AAAI: 240–252 pt); wider fragments get a hint to pass --width.
+COLUMN_PT = 252.0
+
+
+def latex_width(width: str) -> str:
+    r"""`linewidth` → `\linewidth` (also columnwidth, textwidth); a TeX length such as `8.5cm` or `252pt` as given."""
+    if width.lstrip("\\") in WIDTH_NAMES:
+        return "\\" + width.lstrip("\\")
+    if re.fullmatch(r"\d+(\.\d+)?(pt|mm|cm|in|bp|em)", width):
+        return width
+    raise ValueError(f"--width {width}: give {', '.join(WIDTH_NAMES)} or a length such as 8.5cm")
+
+
+def _latex_value(text: str) -> str:
+    """A printed value, escaped, with a real minus sign (`-2.88` → `$-$2.88`: a bare `-` prints as a hyphen)."""
+    negative = re.match(r"-\d", text) is not None
+    return "$-$" + latex_escape(text[1:]) if negative else latex_escape(text)
+
+
+def render_latex(
+    board: Leaderboard, *, standalone: bool = True, caption: str | None = None, width: str | None = None
+) -> str:
+    """booktabs table; `standalone` wraps it in a compilable article document; `width` (see `latex_width`) scales
+    the tabular to that width with graphicx's \\resizebox."""
+    resize = None if width is None else latex_width(width)
     spec = "l" + "".join(" " + "c" * (len(g.columns) + g.show_counts) for g in board.groups)
-    lines = [r"\begin{table}[t]", r"\centering", r"\small", rf"\begin{{tabular}}{{{spec}}}", r"\toprule"]
+    lines = [r"\begin{table}[t]", r"\centering", r"\small"]
+    if resize is not None:
+        lines.append(rf"\resizebox{{{resize}}}{{!}}{{%")
+    lines += [rf"\begin{{tabular}}{{{spec}}}", r"\toprule"]
     header_groups, rules, col = ["Method"], [], 2
     for group in board.groups:
-        width = len(group.columns) + group.show_counts
-        header_groups.append(rf"\multicolumn{{{width}}}{{c}}{{{latex_escape(group.title)}}}")
-        rules.append(rf"\cmidrule(lr){{{col}-{col + width - 1}}}")
-        col += width
+        width_cols = len(group.columns) + group.show_counts
+        header_groups.append(rf"\multicolumn{{{width_cols}}}{{c}}{{{latex_escape(group.title)}}}")
+        rules.append(rf"\cmidrule(lr){{{col}-{col + width_cols - 1}}}")
+        col += width_cols
     lines.append(" & ".join(header_groups) + r" \\")
     lines.append(" ".join(rules))
     headers = [""]
@@ -97,32 +137,91 @@ def render_latex(board: Leaderboard, *, standalone: bool = True, caption: str | 
         if previous_group is not None and row.group != previous_group:
             lines.append(r"\midrule")
         previous_group = row.group
-        cells = [latex_escape(row.label)]
+        cells, halves = [latex_escape(row.label)], [""]
         for group in board.groups:
             for column in group.columns:
                 cell = row.cells.get((group.id, column.key))
-                text = latex_escape(format_value(cell, column, board.show_ci))
+                text = _latex_value(format_value(cell, column))
                 cells.append(rf"\textbf{{{text}}}" if cell is not None and cell.best else text)
+                half = format_half_width(cell, column) if board.show_ci else None
+                halves.append(rf"{{\scriptsize $\pm${half}}}" if half is not None else "")
             if group.show_counts:
                 cells.append(format_counts(row, group.id))
+                halves.append("")
         lines.append(" & ".join(cells) + r" \\")
+        if any(halves):
+            lines.append(" & ".join(halves) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
+    if resize is not None:
+        lines.append("}")
     text = " ".join(board.footnotes)
     lines.append(rf"\caption{{{latex_escape(caption + ' ' if caption else '')}{latex_escape(text)}}}")
     lines += [r"\label{tab:stfbench}", r"\end{table}"]
     body = "\n".join(lines)
     if not standalone:
-        return body + "\n"
+        needs = [r"% \resizebox needs \usepackage{graphicx} (and booktabs, as always)"] if resize else []
+        return "\n".join([*needs, body]) + "\n"
     wide = sum(len(g.columns) + g.show_counts for g in board.groups) > 8
     preamble = [
         r"\documentclass{article}",
         r"\usepackage[T1]{fontenc}",
         r"\usepackage[utf8]{inputenc}",
         r"\usepackage{booktabs}",
+        *([r"\usepackage{graphicx}"] if resize else []),
         r"\usepackage[margin=1.5cm" + (",landscape" if wide else "") + "]{geometry}",
         r"\begin{document}",
     ]
     return "\n".join([*preamble, body, r"\end{document}"]) + "\n"
+
+
+#: Approximate Computer Modern Roman glyph widths at 10 pt (TeX font metrics, rounded), for `estimate_width_pt`.
+_CM_WIDTHS = {
+    **dict.fromkeys("0123456789", 5.0),
+    **dict(zip("abcdefghijklmnopqrstuvwxyz", (5.0, 5.56, 4.44, 5.56, 4.44, 3.06, 5.0, 5.56, 2.78, 3.06, 5.28, 2.78,
+                                              8.33, 5.56, 5.0, 5.56, 5.28, 3.92, 3.94, 3.89, 5.56, 5.28, 7.22, 5.28,
+                                              5.28, 4.44), strict=True)),
+    **dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", (7.5, 7.08, 7.22, 7.64, 6.81, 6.53, 7.85, 7.5, 3.61, 5.14, 7.78, 6.25,
+                                              9.17, 7.5, 7.78, 6.81, 7.78, 7.36, 5.56, 7.22, 7.5, 7.5, 10.28, 7.5,
+                                              7.5, 6.11), strict=True)),
+    **dict.fromkeys(".,:;!'", 2.78),
+    **dict.fromkeys("-–", 3.33),
+    "−": 7.78,
+    " ": 3.33,
+    "(": 3.89,
+    ")": 3.89,
+    "/": 5.0,
+    "↑": 5.0,
+    "↓": 5.0,
+    "±": 7.78,
+    "=": 7.78,
+    "+": 7.78,
+    "×": 7.78,
+}  # fmt: skip
+_SMALL, _SCRIPT, _BOLD, _TABCOLSEP = 0.93, 0.75, 1.12, 6.0  # \small (9 pt) and \scriptsize (7 pt) of 10 pt
+
+
+def _text_pt(text: str, scale: float = _SMALL, bold: bool = False) -> float:
+    return sum(_CM_WIDTHS.get(ch, 5.0) for ch in text) * scale * (_BOLD if bold else 1.0)
+
+
+def estimate_width_pt(board: Leaderboard) -> float:
+    r"""Natural width (pt) of `render_latex`'s tabular in a 10 pt article, from glyph widths: the widest cell of
+    each column plus 2 × \tabcolsep. An estimate (within a few %), for when no LaTeX compiler is at hand."""
+    columns: list[list[float]] = [[_text_pt(row.label) for row in board.rows]]
+    for group in board.groups:
+        for column in group.columns:
+            widths = [_text_pt(column.display + column.direction)]
+            for row in board.rows:
+                cell = row.cells.get((group.id, column.key))
+                bold = cell is not None and cell.best
+                value = re.sub(r"^-(?=\d)", "−", format_value(cell, column))  # a minus sign, as rendered
+                widths.append(_text_pt(value, bold=bold))
+                half = format_half_width(cell, column) if board.show_ci else None
+                widths.append(_text_pt("±" + half, _SCRIPT) if half is not None else 0.0)
+            columns.append(widths)
+        if group.show_counts:
+            columns.append([_text_pt("n")] + [_text_pt(format_counts(row, group.id)) for row in board.rows])
+    return sum(max(widths) + 2 * _TABCOLSEP for widths in columns)
 
 
 # ---------------------------------------------------------------- Markdown
@@ -220,7 +319,10 @@ def render_json(board: Leaderboard) -> str:
             {
                 "label": row.label,
                 "group": _group_name(row),
-                "counts": {pid: {"n_scored": s, "n_expected": e} for pid, (s, e) in row.counts.items()},
+                "counts": {
+                    pid: {"n_scored": s, "n_expected": e, **row.diagnostics.get(pid, {})}
+                    for pid, (s, e) in row.counts.items()
+                },
                 "values": values,
             }
         )

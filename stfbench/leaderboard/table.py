@@ -18,6 +18,8 @@ from stfbench.runner.store import RunStore
 
 #: Default column order (metrics a run lacks are left out); `av_offset` only where a run reports it.
 DEFAULT_METRIC_ORDER = ("psnr", "ssim", "lmd", "lse_d", "lse_c", "av_offset", "fid", "lpips")
+#: Columns that depend on the LSE variant (named in the protocol note only when one of them is shown).
+LSE_KEYS = frozenset({"lse_d", "lse_c", "av_offset"})
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Row:
     uses_ground_truth_video: bool
     cells: dict[tuple[str, str], Cell] = field(default_factory=dict)  # (protocol id, metric key) → Cell
     counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # protocol id → (n_scored, n_expected)
+    diagnostics: dict[str, dict[str, int]] = field(default_factory=dict)  # protocol id → count key → total
 
     @property
     def group(self) -> int:
@@ -111,6 +114,7 @@ def build_leaderboard(
     unverified: set[str] = set()
     unavailable: dict[str, set[str]] = {}
     versions: set[str] = set()
+    descriptions: dict[str, str] = {}  # diagnostic count key → what it counts
     for summary, path in zip(summaries, run_dirs, strict=True):
         protocol = summary["protocol"]
         model = summary["model"]
@@ -127,6 +131,9 @@ def build_leaderboard(
             row.cells[(pid, key)] = Cell(stats["mean"], tuple(ci) if ci and None not in ci else None)
             present.setdefault(pid, set()).add(key)
         row.counts[pid] = (summary["n_scored"], summary["n_expected"])
+        for key, count in (summary.get("counts") or {}).items():  # diagnostic counters (not metric columns)
+            row.diagnostics.setdefault(pid, {})[key] = int(count["total"])
+            descriptions[key] = str(count["description"])
         _collect_weights(summary.get("metric_settings", {}), weights, unverified)
         versions.add(str(summary.get("stfbench_version")))
         for name in summary.get("unavailable_metrics") or {}:
@@ -151,6 +158,7 @@ def build_leaderboard(
     ordered = _order_rows(list(rows.values()), models)
     _mark_best(ordered, groups)
     footnotes = _footnotes(groups, weights, unverified, unavailable, sorted(versions))
+    footnotes[-1:-1] = _diagnostic_notes(ordered, groups, descriptions)
     return Leaderboard(groups, ordered, show_ci, footnotes, sorted(versions))
 
 
@@ -208,13 +216,28 @@ def _titles(protocols: dict[str, dict[str, Any]]) -> dict[str, str]:
     return titles
 
 
+def _diagnostic_notes(rows: list[Row], groups: list[ProtocolGroup], descriptions: dict[str, str]) -> list[str]:
+    """One note per diagnostic counter with a non-zero total, e.g. frames LMD left out for want of a face."""
+    chosen = [g.id for g in groups]
+    notes = []
+    for key, description in sorted(descriptions.items()):
+        found = [
+            f"{row.label} {total:,}" + (f" on {pid}" if len(chosen) > 1 else "")
+            for row in rows
+            for pid in chosen
+            if (total := row.diagnostics.get(pid, {}).get(key, 0))
+        ]
+        if found:
+            notes.append(f"{description[:1].upper()}{description[1:]}: {', '.join(found)}.")
+    return notes
+
+
 def _footnotes(groups, weights: dict[str, str], unverified: set[str], unavailable: dict[str, set[str]], versions):
     notes = [
         "Protocols: "
         + "; ".join(
-            f"{g.title} = {g.id} (sha256 {g.hash[:12]}, LSE {g.lse_variant})"
-            if g.lse_variant
-            else f"{g.title} = {g.id}"
+            f"{g.title} = {g.id} (sha256 {g.hash[:12]}"
+            + (f", LSE {g.lse_variant})" if g.lse_variant and any(c.key in LSE_KEYS for c in g.columns) else ")")
             for g in groups
         )
         + ".",

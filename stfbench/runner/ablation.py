@@ -182,12 +182,32 @@ def write_outputs(config: AblationConfig, run_dirs: list[Path]) -> None:
     from stfbench.runner.store import write_atomic, write_json
 
     board = build_leaderboard(run_dirs, models=[s.label for s in config.settings])
+    board.footnotes.insert(0, schedule_note(config))
     out = Path(config.out_dir)
     for fmt, suffix in (("markdown", "md"), ("latex", "tex"), ("csv", "csv"), ("json", "json")):
         write_atomic(out / f"ablation.{suffix}", render(board, fmt).encode("utf-8"))
     write_json(out / "ablation_config.json", {**asdict(config), "settings": [asdict(s) for s in config.settings]})
     if all(s.slots is not None for s in config.settings) and len(config.settings) > 1:
         plot_against_slots(board, config.settings, out / "ablation.png")
+
+
+def schedule_note(config: AblationConfig) -> str:
+    """The training schedule every variant shares (steps, batch, learning rate, seed, extra options): the
+    first note of the ablation table, so its caption says how the compared models were trained."""
+    from stfbench.reference_model.config import TrainConfig
+
+    options = dict(config.extra_train_options)
+    default_lr = f"{TrainConfig.lr_generator:.0e}".replace("e-0", "e-")  # `stfbench train`'s default: 1e-4
+    lr = options.pop("--lr-g", None) or default_lr
+    note = (
+        f"Every variant: SyncTalkFace {config.preset} trained {config.steps:,} steps × batch {config.batch_size} "
+        f"(5-frame windows) at generator lr {lr} (Adam), seed {config.seed}"
+    )
+    if config.limit_clips:
+        note += f", on the first {config.limit_clips} training clips"
+    if options:
+        note += "; train options " + " ".join(k if v is None else f"{k}={v}" for k, v in options.items())
+    return note + "."
 
 
 def plot_against_slots(board: Any, settings: list[Setting], path: Path) -> Path:

@@ -49,12 +49,13 @@ def merge_shards(
     shards = [RunStore(p) for p in find_shards(run_dir)]
     manifests = [_complete_manifest(store) for store in shards]
     first = manifests[0]
-    for store, manifest in zip(shards[1:], manifests[1:], strict=True):
-        for key in SHARED_KEYS:
-            if manifest.get(key) != first.get(key):
-                raise StfbenchError(f"shard differs from {shards[0].root.name} in {key}: cannot merge", store.root)
     factory = metrics_factory or default_metrics_factory
     metrics = factory(first["metric_names"], _settings_for_build(first), resolve_device(device), trust_unverified)
+    observed = {m.name: m.observed_settings for m in metrics}
+    for store, manifest in zip(shards[1:], manifests[1:], strict=True):
+        for key in SHARED_KEYS:
+            if _shared(manifest, key, observed) != _shared(first, key, observed):
+                raise StfbenchError(f"shard differs from {shards[0].root.name} in {key}: cannot merge", store.root)
     records: list[dict[str, Any]] = []
     included: list[str] = []
     for store in shards:
@@ -113,6 +114,19 @@ def _complete_manifest(store: RunStore) -> dict[str, Any]:
             "shard is not complete (finish it with `stfbench run ... --shard i/n --resume`)", store.root
         )
     return manifest
+
+
+def _shared(manifest: dict[str, Any], key: str, observed: dict[str, tuple[str, ...]]) -> Any:
+    """A manifest field shards must agree on; metric settings without what each shard observed (frame counts)."""
+    value = manifest.get(key)
+    if key != "metric_settings" or not isinstance(value, dict):
+        return value
+    return {
+        name: {k: v for k, v in settings.items() if k not in observed.get(name, ())}
+        if isinstance(settings, dict)
+        else settings
+        for name, settings in value.items()
+    }
 
 
 def _settings_for_build(manifest: dict[str, Any]) -> dict[str, Any]:

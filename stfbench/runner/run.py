@@ -152,8 +152,10 @@ def finalize(store: RunStore, metrics: list, n_expected: int, seed: int) -> Path
     dataset_values: dict[str, float] = {}
     for metric in metrics:
         dataset_values.update(metric.compute())
-    summary = summarize(records, dataset_values, n_expected, seed)
+    count_keys = {key: text for metric in metrics for key, text in metric.count_keys.items()}
+    summary = summarize(records, dataset_values, n_expected, seed, count_keys)
     manifest = store.read_manifest()
+    manifest["metric_settings"] = {m.name: _jsonable(m.settings()) for m in metrics}  # frames actually scored
     summary.update(
         protocol=manifest["protocol"],
         model=manifest["model"],

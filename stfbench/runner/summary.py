@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -29,16 +30,29 @@ def bootstrap_ci(values: np.ndarray, seed: int) -> tuple[float, float]:
 
 
 def summarize(
-    records: list[dict[str, Any]], dataset_values: dict[str, float], n_expected: int, seed: int
+    records: list[dict[str, Any]],
+    dataset_values: dict[str, float],
+    n_expected: int,
+    seed: int,
+    count_keys: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Per metric key: `mean` = the metric's own dataset value (`Metric.compute()`, e.g. PSNR's mean over all
     frames, FID from pooled statistics) when it gives one, else the mean over clips; `clip_mean` = mean of
     the finite per-clip values of `ok` records; `ci95` = percentile-bootstrap 95 % CI of the clip mean
     (resampling clips; None for dataset-only metrics such as FID); `n` = clips with a value, `n_finite`.
+    Per-clip keys in `count_keys` (key → what it counts, `Metric.count_keys`) are diagnostic counts: under
+    `counts` {key: {`total`, `clips` (clips with a non-zero count), `n`, `description`}}, not under `metrics`.
     """
     ordered = sorted(records, key=lambda r: r["index"])
     scored = [r for r in ordered if r["status"] == "ok"]
-    keys = sorted({key for r in scored for key in r["metrics"]})
+    count_keys = count_keys or {}
+    counts: dict[str, Any] = {}
+    for key, description in sorted(count_keys.items()):
+        values = [r["metrics"][key] for r in scored if key in r["metrics"]]
+        if values:
+            total, clips = round(sum(values)), sum(v > 0 for v in values)
+            counts[key] = {"total": total, "clips": clips, "n": len(values), "description": description}
+    keys = sorted({key for r in scored for key in r["metrics"]} - set(count_keys))
     metrics: dict[str, Any] = {}
     for key in keys:
         values = np.array([r["metrics"][key] for r in scored if key in r["metrics"]], dtype=np.float64)
@@ -68,4 +82,5 @@ def summarize(
         "n_scored": len(scored),
         "failures": dict(sorted(failures.items())),
         "metrics": metrics,
+        "counts": counts,
     }

@@ -21,6 +21,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from stfbench import paths
 from stfbench.errors import WeightsError
@@ -230,22 +231,49 @@ def import_file(path: str | Path, as_id: str | None = None) -> WeightEntry:
     return item
 
 
-def status_table():
-    """A rich table of every entry with its status and location (for `stfbench weights list` / `info`)."""
-    from rich.markup import escape
-    from rich.table import Table
+def status_rows() -> list[dict[str, Any]]:
+    """Every entry with its status and where it was found (JSON-ready; for `weights list` / `info`)."""
+    rows: list[dict[str, Any]] = []
+    for item in entries().values():
+        where = locate(item.id)
+        rows.append(
+            {
+                "id": item.id,
+                "file": item.filename,
+                "status": verify(item.id),
+                "sha256": item.sha256,
+                "size": item.size,
+                "used_by": list(item.used_by),
+                "licence": item.licence,
+                "source": item.source,
+                "committed": item.committed,
+                "path": str(where) if where is not None else None,
+            }
+        )
+    return rows
 
+
+def status_table(detailed: bool = False):
+    """A rich table of every entry with its status; `detailed` adds the short SHA-256 and the source."""
+    from rich.table import Table
+    from rich.text import Text
+
+    columns = ["id", "file", "status", "sha256", "used by", "licence", "source"]
+    if not detailed:
+        columns = [c for c in columns if c not in ("sha256", "source")]
     table = Table(title="weights")
-    for column in ("id", "file", "status", "used by", "licence"):
+    for column in columns:
         table.add_column(column, overflow="fold")
     colours = {OK: "green", UNVERIFIED: "yellow", MISSING: "dim", WRONG_SIZE: "red", WRONG_HASH: "red"}
-    for item in entries().values():
-        status = verify(item.id)
-        table.add_row(
-            item.id,
-            item.filename,
-            f"[{colours[status]}]{status}[/]",
-            escape(", ".join(item.used_by) or "-"),
-            item.licence,
-        )
+    for row in status_rows():
+        cells = {
+            "id": Text(row["id"]),
+            "file": Text(row["file"]),
+            "status": Text(row["status"], style=colours[row["status"]]),
+            "sha256": Text(row["sha256"][:12] if row["sha256"] else "none published"),
+            "used by": Text(", ".join(row["used_by"]) or "-"),
+            "licence": Text(row["licence"]),
+            "source": Text(row["source"]),
+        }
+        table.add_row(*(cells[c] for c in columns))
     return table
