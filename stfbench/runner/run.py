@@ -39,7 +39,7 @@ from stfbench.runner.summary import summarize
 #: builds the metric objects: (names, settings, device, trust_unverified) → list of Metric.
 MetricsFactory = Callable[[Sequence[str], dict[str, Any], torch.device, bool], list]
 #: Manifest fields that must match for `--resume` to continue a run.
-RESUME_KEYS = ("protocol", "model_identity", "metric_names", "metric_settings", "seed", "shard", "keep_videos")
+RESUME_KEYS = ("protocol", "model_identity", "metric_names", "metric_weights", "seed", "shard", "keep_videos")
 
 
 def default_metrics_factory(names: Sequence[str], settings: dict[str, Any], device: torch.device, trust: bool) -> list:
@@ -399,6 +399,7 @@ def _manifest(config, protocol, adapter, metrics, metric_names, n_expected, devi
         model_identity=_model_identity(config, provenance),
         metric_names=metric_names,
         metric_settings={m.name: _jsonable(m.settings()) for m in metrics},
+        metric_weights={m.name: weight_hashes(m.settings()) for m in metrics},
         shard=list(config.shard) if config.shard else None,
         n_expected=n_expected,
         keep_videos=config.keep_videos,
@@ -417,6 +418,17 @@ def _manifest(config, protocol, adapter, metrics, metric_names, n_expected, devi
         manifest["start_time"] = previous["start_time"]
         manifest["resumed_at"] = [*previous.get("resumed_at", []), now_iso()]
     return manifest
+
+
+def weight_hashes(settings: Any) -> list[str]:
+    """The SHA-256 of every weight file named in a metric's settings, sorted: what a resume must match besides
+    the protocol hash (counts such as frames scored change as the run goes; file locations may differ)."""
+    if isinstance(settings, dict):
+        own = [str(settings["sha256"])] if "sha256" in settings else []
+        return sorted(own + [h for value in settings.values() for h in weight_hashes(value)])
+    if isinstance(settings, list | tuple):
+        return sorted(h for value in settings for h in weight_hashes(value))
+    return []
 
 
 def _model_identity(config: RunConfig, provenance: dict[str, Any]) -> dict[str, Any]:
