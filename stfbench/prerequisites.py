@@ -37,7 +37,8 @@ class PrerequisitesError(StfbenchError):
         self.checks = list(checks)
         missing = [c for c in self.checks if not c.ok]
         super().__init__(
-            f"{len(missing)} prerequisite(s) missing: " + "; ".join(f"{c.item}: {c.detail}" for c in missing)
+            f"{len(missing)} prerequisite(s) missing: "
+            + "; ".join(f"{c.item}: {c.detail} (fix: {c.fix})" if c.fix else f"{c.item}: {c.detail}" for c in missing)
         )
 
 
@@ -87,14 +88,15 @@ def check_weights(weight_ids: Iterable[str], needed_by: str, trust_unverified: b
 
 
 def check_metrics(
-    names: Sequence[str], protocol: Any, trust_unverified: bool = False, optional: Iterable[str] = ()
+    names: Sequence[str], settings: Any, trust_unverified: bool = False, optional: Iterable[str] = ()
 ) -> list[Check]:
-    """The weight files of every metric under the protocol's settings; a metric in `optional` whose files are
-    missing is reported n/a (ok) rather than failing (FID on the synthetic protocol)."""
+    """The weight files of every metric under `settings` (a protocol's metric sections, a MetricSettings or
+    None for defaults); a metric in `optional` whose files are missing is reported n/a (ok) rather than
+    failing (FID on the synthetic protocol)."""
     from stfbench.metrics.registry import weights_needed
     from stfbench.metrics.settings import MetricSettings
 
-    settings = MetricSettings.from_any(protocol.metrics.sections())
+    settings = MetricSettings.from_any(settings)
     optional = set(optional)
     checks = []
     for name in names:
@@ -179,8 +181,36 @@ def for_run(
     checks = check_dataset(protocol, root, list_file)
     if adapter is not None:
         checks += adapter.prerequisites(protocol.dataset)
-    checks += check_metrics(names, protocol, trust_unverified, optional)
+    checks += check_metrics(names, protocol.metrics.sections(), trust_unverified, optional)
     return checks + check_output_dir(out, "run folder")
+
+
+def for_training(
+    dataset: str,
+    root: Path | str | None,
+    expert: Path | str | None,
+    needs_expert: bool,
+    out: Path | str | None,
+    *,
+    metric_names: Sequence[str] | None = None,
+    trust_unverified: bool = False,
+) -> list[Check]:
+    """Everything `train` (and, with `metric_names`, `ablate`) needs: the dataset's training data, the sync
+    expert when the AV loss is on, the metrics' weights and a writable output folder."""
+    from stfbench.protocols import load_protocol
+
+    protocol = load_protocol(dataset)
+    checks = check_dataset(protocol, root)[:1]  # the root only: training reads the train/val splits
+    if needs_expert and expert is None:
+        fix = "pass --expert PATH (`stfbench train-expert --kind color-syncnet`), or --av-weight 0"
+        checks.append(Check("sync expert (AV loss)", False, "not given", fix))
+    else:
+        checks += check_file(expert, "sync expert (AV loss)", "check the --expert path")
+    if metric_names is not None:
+        optional = ("fid",) if protocol.dataset == "synthetic" and not metric_names else ()
+        names = list(metric_names or protocol.metrics.names)
+        checks += check_metrics(names, protocol.metrics.sections(), trust_unverified, optional)
+    return checks + check_output_dir(out)
 
 
 def render(checks: Sequence[Check]):

@@ -88,3 +88,22 @@ def test_require_raises_with_every_row() -> None:
     with pytest.raises(prerequisites.PrerequisitesError) as caught:
         prerequisites.require(checks)
     assert caught.value.checks == checks and "b: gone" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("args", "items"),
+    [
+        (["run", "-m", "synctalkface", "-d", "lrs2"], ["lrs2 dataset root", "synctalkface checkpoint", "syncnet_v2"]),
+        (["train", "--dataset", "lrs2", "--out", "OUT"], ["lrs2 dataset root", "sync expert"]),
+        (["ablate", "--dataset", "lrs2", "--out", "OUT"], ["lrs2 dataset root", "pt_inception", "syncnet_v2"]),
+        (["score", "--pred", "OUT", "--gt", "OUT", "--out", "OUT/s"], ["pt_inception", "syncnet_v2"]),
+    ],
+)
+def test_commands_report_every_missing_prerequisite_before_any_work(tmp_path: Path, args, items) -> None:
+    env = {**os.environ, "STFBENCH_WEIGHTS": str(tmp_path / "w"), "TORCH_HOME": str(tmp_path), "STFBENCH_LRS2_ROOT": ""}
+    args = [a.replace("OUT", str(tmp_path)) for a in args]
+    result = subprocess.run([STFBENCH, *args], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "prerequisite" in result.stderr
+    for item in items:
+        assert item in result.stderr, item

@@ -89,6 +89,13 @@ def ablate(
         extra_train_options=extra,
         show_progress=not no_progress,
     )
+    from stfbench import prerequisites
+
+    prerequisites.require(
+        prerequisites.for_training(
+            dataset, root, config.expert, True, config.out_dir, metric_names=config.metrics or []
+        )
+    )
     run_dirs = run_ablation(config)
     console = Console()
     console.print((config.out_dir / "ablation.md").read_text(), markup=False, highlight=False)

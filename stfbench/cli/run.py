@@ -55,6 +55,9 @@ def run(
     keep_videos: bool = typer.Option(False, "--keep-videos", help="Keep generated clips under RUN/videos/."),
     out: Path = typer.Option(None, "--out", "-o", help="Run folder (default runs/<dataset>/<model label>)."),
     root: Path = typer.Option(None, "--root", help="Dataset root (default: $STFBENCH_<DATASET>_ROOT)."),
+    list_file: Path = typer.Option(
+        None, "--list-file", help="Clip list or pairs file (default: the protocol's file found in the dataset root)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed for model sampling and bootstrap CIs."),
     label: str = typer.Option(None, "--label", help="Row label in tables (default: the model's)."),
     shift: int = typer.Option(None, "--shift", help="shifted-audio: frames to move the audio (+ = earlier)."),
@@ -103,6 +106,7 @@ def run(
         out_dir=out_dir,
         model_options={k: v for k, v in options.items() if v is not None},
         root=root,
+        list_file=list_file,
         metrics=parse_metric_names(metrics) if metrics else None,
         device=device,
         shard=shard_spec,

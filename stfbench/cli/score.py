@@ -96,6 +96,9 @@ def score(
             names = [n for n in names if n not in unavailable]
             for reason in unavailable.values():
                 Console(stderr=True).print(f"[yellow]FID is n/a:[/] {reason}", highlight=False)
+        from stfbench import prerequisites
+
+        prerequisites.require(prerequisites.check_metrics(names, settings, trust_unverified))
         pairs = pair_clips(pred, gt, audio, mode=pairing)
         Console(stderr=True).print(describe_pairing(pairs, pred, gt, pairing), highlight=False, markup=False)
         built = build_metrics(names, settings, torch_device, trust_unverified)

@@ -125,6 +125,9 @@ def train(
         checkpoint_every=checkpoint_every,
         validate_every=validate_every,
     )
+    from stfbench import prerequisites
+
+    prerequisites.require(prerequisites.for_training(dataset, root, expert, av_weight > 0, out))
     sync_expert, expert_sha = load_expert(expert, config.image_size) if av_weight > 0 else (None, None)
     torch_device = resolve_device(device)
     clips = load_training_clips(

@@ -14,19 +14,20 @@ import numpy as np
 class ProtocolClips:
     """Items, preparation and prepared clips of one protocol under one dataset root."""
 
-    def __init__(self, protocol: Any, root: str | Path | None = None) -> None:
+    def __init__(self, protocol: Any, root: str | Path | None = None, list_file: str | Path | None = None) -> None:
         self.protocol = protocol
         self.root = None if root is None else Path(root)
+        self.list_file = None if list_file is None else Path(list_file)
 
     def items(self) -> list:
         """Every item of the protocol, in protocol order."""
-        return list(self.protocol.items(self.root))
+        return list(self.protocol.items(self.root, list_file=self.list_file))
 
     def prepare(self, items: list) -> None:
         """Detect, crop and cache what `items` need (cached across runs by the foundation)."""
         from stfbench.datasets import prepare_protocol
 
-        prepare_protocol(self.protocol, self.root)
+        prepare_protocol(self.protocol, self.root, list_file=self.list_file)
 
     def load(self, clip_id: str) -> Any:
         """The prepared clip (`crops`, `boxes`, `audio`, `frame_size`, `source_path`); raises a StfbenchError."""

@@ -74,6 +74,19 @@ def run_benchmark(
         protocol = dataclasses.replace(protocol, metrics=metrics_spec)
     device = resolve_device(config.device)
     adapter = adapter or load_adapter(config.model, **config.model_options)
+    if metrics_factory is None and clips is None:  # a real run: report every missing prerequisite at once
+        from stfbench import prerequisites
+
+        prerequisites.require(
+            prerequisites.for_run(
+                protocol,
+                adapter,
+                config.metrics,
+                root=config.root,
+                list_file=config.list_file,
+                trust_unverified=config.trust_unverified,
+            )
+        )
     metric_names = list(config.metrics or protocol.metrics.names)
     metric_settings = _metric_settings(protocol)
     unavailable = {}
@@ -91,7 +104,7 @@ def run_benchmark(
         metrics = factory(metric_names, metric_settings, device, config.trust_unverified)
         adapter.prepare(protocol, device)
 
-        clips = clips or ProtocolClips(protocol, config.root)
+        clips = clips or ProtocolClips(protocol, config.root, config.list_file)
         items = clips.items()
         all_ids = [item.item_id for item in items]
         indexed = list(enumerate(items))
