@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import track
 
 from stfbench.datasets import clip_path, layout_of, prepare_clip, read_layout
@@ -58,17 +59,19 @@ def load_training_clips(
     if not ids:
         raise StfbenchError(f"no {split} clips found for --dataset {dataset}", base)
     clips, failures = [], collections.Counter()
-    for clip_id in track(ids, description=f"{dataset} {split} clips", console=console, transient=True):
+    for clip_id in track(ids, description=escape(f"{dataset} {split} clips"), console=console, transient=True):
         try:
             face = prepare_clip(clip_path(layout, base, clip_id, split), protocol, clip_id=clip_id)
             clips.append(make_training_clip(clip_id, face.crops, face.mel, image_size, face.fps, mel_offset))
         except StfbenchError as error:
             failures[error.status] += 1
             if console is not None:
-                console.print(f"[yellow]skipped[/] {error}", highlight=False)
+                console.print(f"[yellow]skipped[/] {escape(str(error))}", highlight=False)
     if console is not None:
         summary = ", ".join(f"{status}: {n}" for status, n in failures.items()) or "none"
-        console.print(f"{dataset} {split}: {len(clips)} clips loaded, failed {sum(failures.values())} ({summary})")
+        console.print(
+            f"{dataset} {split}: {len(clips)} clips loaded, failed {sum(failures.values())} ({summary})", markup=False
+        )
     if not clips:
         raise StfbenchError(f"none of the {len(ids)} {split} clips of --dataset {dataset} could be used", base)
     return clips

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -97,3 +98,68 @@ def test_command_adapter_failures_carry_stderr_and_timeouts(tmp_path: Path) -> N
         slow.generate(_request())
     with pytest.raises(ModelError, match="must contain"):
         CommandAdapter("python infer.py {video}")
+
+
+@pytest.mark.parametrize(
+    ("template", "shown"),
+    [
+        ("python infer.py {vidoe} {out}", "{vidoe}"),
+        ("python infer.py {0} {out}", "{0}"),
+        ("python infer.py {} {out}", "{}"),
+        ("python infer.py {video.name} {out}", "{video.name}"),
+        ("python infer.py {video!r} {out}", "{video!r}"),
+        ("python infer.py {video:>9} {out}", "{video:>9}"),
+        ("sh -c 'infer {video!q} > {output!q}'", "{output!q}"),
+    ],
+)
+def test_command_template_refuses_unknown_placeholders(template: str, shown: str) -> None:
+    with pytest.raises(ModelError, match="unknown placeholder") as caught:
+        CommandAdapter(template)
+    assert shown in str(caught.value) and "{video}, {audio}, {out}" in str(caught.value)
+
+
+def test_command_template_refuses_malformed_braces_and_quotes() -> None:
+    with pytest.raises(ModelError, match="--template"):
+        CommandAdapter("python infer.py {video {out}")
+    with pytest.raises(ModelError, match="--template"):
+        CommandAdapter("python infer.py '{video} {out}")
+
+
+def test_shell_quoted_placeholders_survive_spaces_quotes_and_semicolons(tmp_path: Path) -> None:
+    body = """
+import sys, numpy as np
+from stfbench.media import write_clip
+assert sys.argv[1] == "/fake/it's; a v.mp4", sys.argv
+write_clip(sys.argv[2], np.full((6, 32, 32, 3), 100, np.uint8), None)
+"""
+    script = tmp_path / "infer.py"
+    script.write_text(body)
+    request = _request(6)
+    request.extras["video_path"] = "/fake/it's; a v.mp4"
+    template = f"sh -c '{sys.executable} {script} {{video!q}} {{out!q}}'"
+    assert CommandAdapter(template).generate(request).crops.shape == (6, 32, 32, 3)
+
+
+def _alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie waiting to be reaped counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_timeout_kills_the_commands_whole_process_group(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pids"
+    script = tmp_path / "infer.sh"
+    script.write_text(f"sleep 30 &\necho $! > {pid_file}\nsleep 30 &\necho $! >> {pid_file}\nwait\n")
+    adapter = CommandAdapter(f"sh -c 'sh {script}; : {{out!q}}'", timeout=1.0)
+    with pytest.raises(ModelError, match="timed out"):
+        adapter.generate(_request())
+    pids = [int(line) for line in pid_file.read_text().split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in pids if _alive(pid)]

@@ -5,6 +5,8 @@
   `missing-output`, counted like any other.
 - `command --template "python inference.py --face {video} --audio {audio} --outfile {out}"`: an external
   repository's inference script run once per clip, with a timeout; its stderr tail is the failure reason.
+  The template is split into words like a shell line and run without a shell, so `{video}` is one word
+  whatever the path holds; inside a shell command (`sh -c '… {video!q} …'`) the `!q` form is shell-quoted.
 
 Either may produce face crops (S×S videos) or whole frames of the source size; whole frames are cropped at
 the prepared boxes for the crop metrics and scored as they are by full-frame metrics.
@@ -12,7 +14,11 @@ the prepared boxes for the crop metrics and scored as they are by full-frame met
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shlex
+import signal
+import string
 import subprocess
 import tempfile
 from pathlib import Path
@@ -28,6 +34,8 @@ from stfbench.errors import ModelError, StfbenchError, TooShortError
 from stfbench.media import read_clip
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi")
+#: The placeholders a command template may use; `{name!q}` is the shell-quoted form (for `sh -c '…'`).
+PLACEHOLDERS = ("video", "audio", "out")
 #: Frames an external output may lack at the end (upstream scripts stop one or two mel windows early);
 #: the last frame is repeated to fill them. Anything shorter is a `too-short` failure.
 LENGTH_TOLERANCE = 2
@@ -67,17 +75,49 @@ class OutputsAdapter(ModelAdapter):
         return {"model": self.name, "dir": str(self.dir.resolve())}
 
 
+class TemplateFormatter(string.Formatter):
+    """`str.format` with one more conversion: `{name!q}` is `shlex.quote` of the value."""
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        return shlex.quote(str(value)) if conversion == "q" else super().convert_field(value, conversion)
+
+
+def check_template(tokens: list[str]) -> None:
+    """Refuse unknown placeholders, conversions and format specs, and a template without `{out}`."""
+    allowed = ", ".join(f"{{{name}}}" for name in PLACEHOLDERS)
+    used = set()
+    for token in tokens:
+        try:
+            fields = [(name, conv, spec) for _, name, spec, conv in string.Formatter().parse(token) if name is not None]
+        except ValueError as error:
+            raise ModelError(f"--template: {error} in {token!r} (write {{{{ and }}}} for literal braces)") from None
+        for name, conversion, spec in fields:
+            if name not in PLACEHOLDERS or conversion not in (None, "q") or spec:
+                shown = f"{{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}"
+                raise ModelError(
+                    f"--template: unknown placeholder {shown}; allowed: {allowed}, or {{name!q}} shell-quoted"
+                )
+            used.add(name)
+    if "out" not in used:
+        raise ModelError("--template must contain {out} (where the command writes its video)")
+
+
 class CommandAdapter(ModelAdapter):
-    """Runs an external inference command per clip; `{video}`, `{audio}`, `{out}` are filled in per clip."""
+    """Runs an external inference command per clip; `{video}`, `{audio}`, `{out}` are filled in per clip.
+
+    The command runs in a process group of its own: on timeout the whole group (a shell and what it
+    started) is killed."""
 
     name = "command"
 
     def __init__(self, template: str, timeout: float = 600.0) -> None:
         self.template = template
         self.timeout = float(timeout)
-        tokens = shlex.split(template)
-        if not any("{out}" in token for token in tokens):
-            raise ModelError("--template must contain {out} (where the command writes its video)")
+        try:
+            tokens = shlex.split(template)
+        except ValueError as error:
+            raise ModelError(f"--template: {error}") from None
+        check_template(tokens)
         self.tokens = tokens
 
     def prepare(self, protocol: Any, device: torch.device) -> None:
@@ -94,21 +134,44 @@ class CommandAdapter(ModelAdapter):
                 "audio": str(audio_path),
                 "out": str(out_path),
             }
-            argv = [token.format(**fields) for token in self.tokens]
-            try:
-                done = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout)
-            except subprocess.TimeoutExpired:
-                raise ModelError(f"command timed out after {self.timeout:g} s: {argv[0]}") from None
-            except OSError as error:
-                raise ModelError(f"cannot run {argv[0]}: {error.strerror or error}") from None
-            if done.returncode != 0:
-                raise ModelError(f"command exited with {done.returncode}: {_tail(done.stderr)}")
+            argv = [TemplateFormatter().format(token, **fields) for token in self.tokens]
+            returncode, stderr = run_command(argv, self.timeout)
+            if returncode != 0:
+                raise ModelError(f"command exited with {returncode}: {_tail(stderr)}")
             if not out_path.exists():
-                raise ModelError(f"command wrote no {{out}} file: {_tail(done.stderr)}")
+                raise ModelError(f"command wrote no {{out}} file: {_tail(stderr)}")
             return frames_to_generated(out_path, request)
 
     def provenance(self) -> dict[str, Any]:
         return {"model": self.name, "template": self.template, "timeout": self.timeout}
+
+
+def run_command(argv: list[str], timeout: float) -> tuple[int, str]:
+    """Run `argv` in a new session (its own process group) → (exit status, stderr). On timeout, or when
+    interrupted, the whole group is killed, so that nothing the command started in the background survives."""
+    try:
+        process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            errors="replace", start_new_session=True,
+        )  # fmt: skip
+    except OSError as error:
+        raise ModelError(f"cannot run {argv[0]}: {error.strerror or error}") from None
+    with process:
+        try:
+            _, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            raise ModelError(f"command timed out after {timeout:g} s: {argv[0]}") from None
+        except BaseException:
+            _kill_group(process)
+            raise
+    return process.returncode, stderr
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the group is already gone
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def find_output(folder: Path, item_id: str) -> Path | None:

@@ -1,8 +1,13 @@
 """The `stfbench` command line.
 
 Each module in this package that defines `register(app)` adds its commands; they are discovered at start
-so that a new command is one new module. User errors (`StfbenchError`) print one line and exit 2; the
-full traceback is shown only with `--debug`.
+so that a new command is one new module. The modules import only typer and the standard library at top
+level (torch, librosa and the media stack are imported inside the command that needs them), so that
+`--help`, `--version` and the listing commands start fast.
+
+Exit status: 0 success, 1 a command's own failure (e.g. `weights verify` found a bad file), 2 a user error:
+a usage error (typer prints the usage line), a `StfbenchError` or an `OSError` (one line `error: …` naming
+the file and reason). The full traceback is shown only with `--debug`.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ import pkgutil
 import sys
 
 import typer
-from rich.console import Console
 
 from stfbench import __version__
 from stfbench.cli._help import use_flag_help
@@ -24,9 +28,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help text is printed as written: brackets such as [crop] are not rich markup
 )
-err_console = Console(stderr=True)
-_state = {"debug": False}
 
 
 def _version_callback(value: bool) -> None:
@@ -43,7 +46,6 @@ def _root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
 ) -> None:
     """Benchmark and evaluation toolkit for audio-driven talking-face generation."""
-    _state["debug"] = debug
 
 
 def _register_commands() -> None:
@@ -58,29 +60,34 @@ _register_commands()
 use_flag_help(app)
 
 
+def os_error_message(error: OSError) -> str:
+    """`path: reason` of an OSError (`source → target: reason` for a failed rename or copy)."""
+    reason = error.strerror or str(error)
+    names = [str(name) for name in (error.filename, error.filename2) if name is not None]
+    return f"{' → '.join(names)}: {reason}" if names else reason
+
+
+def print_error(message: str) -> None:
+    """`error: message` as one line on stderr; the message is printed as it is, never read as rich markup."""
+    from rich.console import Console
+    from rich.text import Text
+
+    line = " ".join(part.strip() for part in message.splitlines())
+    Console(stderr=True).print(Text.assemble(("error:", "bold red"), " ", line), highlight=False, soft_wrap=True)
+
+
 def main() -> None:
-    """Console entry point."""
+    """Console entry point: typer handles usage errors (exit 2), `typer.Exit` and Ctrl-C (exit 130) itself."""
     debug = "--debug" in sys.argv[1:]
     try:
-        exit_code = app(standalone_mode=False)  # click returns a `typer.Exit(code)` code instead of raising it
-        if isinstance(exit_code, int) and exit_code:
-            sys.exit(exit_code)
+        app()
     except StfbenchError as error:
         if debug:
             raise
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        print_error(str(error))
         sys.exit(2)
-    except KeyboardInterrupt:
-        err_console.print("[bold red]interrupted[/]")
-        sys.exit(130)
-    except typer.Exit as exit_:
-        sys.exit(exit_.exit_code)
-    except typer.Abort:
-        sys.exit(1)
-    except Exception as click_error:  # click usage errors carry their own exit codes
-        import click
-
-        if isinstance(click_error, click.ClickException):
-            click_error.show()
-            sys.exit(click_error.exit_code)
-        raise
+    except OSError as error:  # disk full, read-only folder, --out is a file, permission denied, ...
+        if debug:
+            raise
+        print_error(os_error_message(error))
+        sys.exit(2)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from stfbench.errors import StfbenchError
 
@@ -58,6 +57,8 @@ def ablate(
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
 ) -> None:
     """Train one SyncTalkFace per setting with the same seed, data and schedule; table + plot per metric."""
+    from rich.console import Console
+
     from stfbench.metrics import parse_metric_names
     from stfbench.runner.ablation import AblationConfig, loss_settings, run_ablation, slot_settings
 
@@ -99,7 +100,7 @@ def ablate(
     run_dirs = run_ablation(config)
     console = Console()
     console.print((config.out_dir / "ablation.md").read_text(), markup=False, highlight=False)
-    console.print(f"{len(run_dirs)} runs; tables and plot in {config.out_dir}")
+    console.print(f"{len(run_dirs)} runs; tables and plot in {config.out_dir}", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 datasets_app = typer.Typer(help="Inspect dataset roots.", no_args_is_help=True)
 
@@ -25,6 +23,10 @@ def check_command(
     show: int = typer.Option(10, "--show", help="How many problem clips to list per kind."),
 ) -> None:
     """Expected vs found, missing, unreadable, wrong fps/sr and no-audio clips; exit 1 if the protocol cannot run."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
     from stfbench.datasets import check_dataset
     from stfbench.protocols import load_protocol
 
@@ -33,7 +35,7 @@ def check_command(
         raise typer.BadParameter(f"protocol {protocol.id} is for dataset {protocol.dataset}, not {dataset}")
     report = check_dataset(protocol, root, list_file=list_file, decode=decode, progress=True)
     console = Console()
-    table = Table(title=f"{protocol.id} v{protocol.version} under {report.root}")
+    table = Table(title=escape(f"{protocol.id} v{protocol.version} under {report.root}"))
     table.add_column("check")
     table.add_column("clips", justify="right")
     pinned = protocol.clip_list.count
@@ -50,7 +52,7 @@ def check_command(
     table.add_row("clip list", "[red]does not match[/]" if report.list_error else "[green]verified[/]")
     console.print(table)
     if report.list_error:
-        console.print(f"[red]clip list:[/] {report.list_error}", highlight=False)
+        console.print(f"[red]clip list:[/] {escape(report.list_error)}", highlight=False)
     for label, items in (
         ("missing", report.missing),
         ("unreadable", report.unreadable),
@@ -59,13 +61,13 @@ def check_command(
     ):
         for item in items[:show]:
             text = item if isinstance(item, str) else f"{item.clip_id}: {item.reason}"
-            console.print(f"  {label}: {text}", highlight=False)
+            console.print(f"  {label}: {text}", markup=False, highlight=False)
         if len(items) > show:
             console.print(f"  … and {len(items) - show:,} more {label}")
     if report.ok:
-        console.print(f"[green]ok[/]: protocol {protocol.id} can run on all {report.found:,} clips")
+        console.print(f"[green]ok[/]: protocol {escape(protocol.id)} can run on all {report.found:,} clips")
     else:
-        console.print(f"[red]not ready[/]: protocol {protocol.id} cannot run as pinned on this root")
+        console.print(f"[red]not ready[/]: protocol {escape(protocol.id)} cannot run as pinned on this root")
         raise typer.Exit(1)
 
 

@@ -59,7 +59,9 @@ def generate(
         loaded.model, crops, reference, melspectrogram(audio_samples, clip.sample_rate), clip.fps, batch_size
     )
     write_clip(out, paste_crops(frames, generated, boxes), audio_samples, clip.fps, clip.sample_rate)
-    Console(stderr=True).print(f"wrote {out}: {num_frames} frames ({num_frames / clip.fps:.2f} s)", highlight=False)
+    Console(stderr=True).print(
+        f"wrote {out}: {num_frames} frames ({num_frames / clip.fps:.2f} s)", markup=False, highlight=False
+    )
 
 
 def register(app: typer.Typer) -> None:

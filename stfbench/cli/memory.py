@@ -27,6 +27,7 @@ def memory(
     """Slot usage histogram, address entropy, slot ↔ phoneme heat map + table, per-slot mouth shapes."""
     import numpy as np
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from stfbench.adapters.synctalkface import resolve_checkpoint
@@ -82,10 +83,10 @@ def memory(
     for column in ("phoneme", "frames", "top slot", "top weight"):
         table.add_column(column, justify="right")
     for row in report.table():
-        table.add_row(row["phoneme"], str(row["frames"]), str(row["top_slot"]), f"{row['top_weight']:.3f}")
+        table.add_row(escape(row["phoneme"]), str(row["frames"]), str(row["top_slot"]), f"{row['top_weight']:.3f}")
     console.print(table)
     for path in written:
-        console.print(f"wrote {path}", highlight=False)
+        console.print(f"wrote {path}", markup=False, highlight=False)
 
 
 def _synthetic_phonemes(path: Path) -> list[tuple[str, float, float]]:

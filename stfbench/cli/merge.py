@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 
 def merge(
@@ -14,6 +13,8 @@ def merge(
     trust_unverified: bool = typer.Option(False, "--trust-unverified", help="Use weights whose SHA-256 differs."),
 ) -> None:
     """Merge complete shards into RUN_DIR: records in protocol order, merged metric statistics, one summary."""
+    from rich.console import Console
+
     from stfbench.cli.run import print_summary
     from stfbench.runner.merge import merge_shards
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from stfbench.cli._output import ListFormat, echo_json, format_option
 
 
 def models(fmt: ListFormat = format_option()) -> None:
     """List built-in models and controls, and models other packages register (entry points `stfbench.models`)."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
     from stfbench.adapters.registry import BUILTIN_MODELS, ENTRY_POINT_GROUP, available_models
 
     rows = [
@@ -28,7 +30,7 @@ def models(fmt: ListFormat = format_option()) -> None:
     for column in ("name", "class", "what"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["name"], row["class"], row["description"])
+        table.add_row(escape(row["name"]), escape(row["class"]), escape(row["description"]))
     Console().print(table)
 
 

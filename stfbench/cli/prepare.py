@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 
 def prepare_command(
@@ -28,6 +26,10 @@ def prepare_command(
     ),
 ) -> None:
     """Detect, smooth and crop faces, compute mel + MFCC, cache per clip and write manifest.json."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
     from stfbench.datasets import prepare_protocol
     from stfbench.device import resolve_device
     from stfbench.protocols import load_protocol
@@ -51,7 +53,7 @@ def prepare_command(
         trust_unverified=trust_unverified,
     )
     console = Console()
-    table = Table(title=f"prepare {protocol.id}: {len(report.records):,} clips in {report.seconds:.1f} s")
+    table = Table(title=escape(f"prepare {protocol.id}: {len(report.records):,} clips in {report.seconds:.1f} s"))
     table.add_column("status")
     table.add_column("clips", justify="right")
     for status, count in sorted(report.counts.items(), key=lambda kv: (kv[0] != "ok", kv[0])):
@@ -60,10 +62,10 @@ def prepare_command(
     console.print(table)
     failed = [r for r in report.records.values() if r.status != "ok"]
     for record in failed[:10]:
-        console.print(f"  {record.status}: {record.reason}", highlight=False)
+        console.print(f"  {record.status}: {record.reason}", markup=False, highlight=False)
     if len(failed) > 10:
         console.print(f"  … and {len(failed) - 10:,} more (see the manifest)")
-    console.print(f"manifest: {report.manifest_path}", highlight=False)
+    console.print(f"manifest: {report.manifest_path}", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

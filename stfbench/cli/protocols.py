@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from stfbench.cli._output import ListFormat, echo_json, format_option
-from stfbench.protocols import list_protocols, load_protocol
 
 protocols_app = typer.Typer(help="List and show test protocols.", no_args_is_help=True)
 
@@ -17,6 +14,12 @@ protocols_app = typer.Typer(help="List and show test protocols.", no_args_is_hel
 @protocols_app.command("list")
 def list_command(fmt: ListFormat = format_option()) -> None:
     """Table of the shipped protocols: id, version, dataset/split, clips, pairing, metrics, hash."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from stfbench.protocols import list_protocols, load_protocol
+
     rows = []
     for name in list_protocols():
         protocol = load_protocol(name)
@@ -42,7 +45,7 @@ def list_command(fmt: ListFormat = format_option()) -> None:
     for row in rows:
         clips = f"{row['clips']:,}" if row["clips"] is not None else "generated"
         cells = [row["id"], row["version"], row["dataset"], row["split"], clips, row["pairing"]]
-        table.add_row(*cells, ",".join(row["metrics"]), row["hash"][:12])
+        table.add_row(*(escape(c) for c in [*cells, ",".join(row["metrics"]), row["hash"][:12]]))
     Console().print(table)
 
 
@@ -52,20 +55,25 @@ def show_command(
     as_json: bool = typer.Option(False, "--json", help="Print the canonical content as JSON."),
 ) -> None:
     """Print one protocol's full content and hash."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from stfbench.protocols import load_protocol
+
     protocol = load_protocol(name)
     if as_json:
         typer.echo(json.dumps({**protocol.to_dict(), "hash": protocol.hash}, indent=2, sort_keys=True))
         return
     console = Console()
-    console.print(f"[bold]{protocol.id}[/] v{protocol.version} — {protocol.description}")
-    console.print(f"hash {protocol.hash}  (file {protocol.source_path})")
+    console.print(f"[bold]{escape(protocol.id)}[/] v{protocol.version} — {escape(protocol.description)}")
+    console.print(f"hash {protocol.hash}  (file {protocol.source_path})", markup=False)
     for section, values in protocol.to_dict().items():
         if isinstance(values, dict):
-            console.print(f"[bold]{section}[/]")
+            console.print(f"[bold]{escape(section)}[/]")
             for key, value in values.items():
-                console.print(f"  {key} = {value}", highlight=False)
+                console.print(f"  {key} = {value}", markup=False, highlight=False)
         elif section not in ("id", "version", "description"):
-            console.print(f"{section} = {values}", highlight=False)
+            console.print(f"{section} = {values}", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

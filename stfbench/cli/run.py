@@ -6,12 +6,14 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from stfbench.errors import StfbenchError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def parse_model_options(pairs: list[str]) -> dict[str, object]:
@@ -80,6 +82,8 @@ def run(
     strict: bool = typer.Option(False, "--strict", help="Exit 3 when any clip failed (default: when none scored)."),
 ) -> None:
     """Generate every clip of DATASET's protocol with MODEL, score it, and write a run folder."""
+    from rich.console import Console
+
     from stfbench.adapters.registry import load_adapter, resolve_adapter_class
     from stfbench.metrics import parse_metric_names
     from stfbench.runner.config import RunConfig, parse_shard
@@ -137,23 +141,26 @@ def run(
 
 def print_summary(console: Console, run_dir: Path) -> dict:
     """Print metric means ± CI, counts and failures of a finished run; returns its summary."""
+    from rich.markup import escape
+    from rich.table import Table
+
     from stfbench.runner.store import RunStore
 
     summary = RunStore(run_dir).read_summary()
-    table = Table(title=f"{summary['model']['label']} on {summary['protocol']['id']}")
+    table = Table(title=escape(f"{summary['model']['label']} on {summary['protocol']['id']}"))
     table.add_column("metric")
     table.add_column("mean", justify="right")
     table.add_column("95 % CI", justify="right")
     for key, stats in summary["metrics"].items():
         ci = stats.get("ci95")
         ci_text = f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci and None not in ci else ""
-        table.add_row(key, "n/a" if stats["mean"] is None else f"{stats['mean']:.3f}", ci_text)
+        table.add_row(escape(key), "n/a" if stats["mean"] is None else f"{stats['mean']:.3f}", escape(ci_text))
     console.print(table)
     for count in summary.get("counts", {}).values():  # diagnostic counters: counts, not metrics with a CI
         text = f"{count['description']}: {count['total']:,} (in {count['clips']} of {count['n']} clips)"
         console.print(text, markup=False, highlight=False, soft_wrap=True)
     failures = ", ".join(f"{k}: {v}" for k, v in summary["failures"].items()) or "none"
-    console.print(f"scored {summary['n_scored']}/{summary['n_expected']} clips; failures: {failures}")
+    console.print(f"scored {summary['n_scored']}/{summary['n_expected']} clips; failures: {failures}", markup=False)
     console.print(f"run folder: {run_dir}", highlight=False, markup=False)
     return summary
 

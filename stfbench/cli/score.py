@@ -27,11 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from stfbench.errors import StfbenchError
 
@@ -74,6 +70,9 @@ def score(
     strict: bool = typer.Option(False, "--strict", help="Exit 3 when any clip failed (default: when none scored)."),
 ) -> None:
     """Score existing clips against ground truth: PSNR, SSIM, LMD, FID, LSE-C/LSE-D/AV offset, LPIPS."""
+    from rich.console import Console
+    from rich.markup import escape
+
     from stfbench.device import resolve_device
     from stfbench.metrics import NEEDS_GT, MetricSettings, build_metrics, missing_weights, parse_metric_names
     from stfbench.metrics.pairing import describe_pairing, pair_clips
@@ -95,7 +94,7 @@ def score(
             unavailable = missing_weights(["fid"], settings)
             names = [n for n in names if n not in unavailable]
             for reason in unavailable.values():
-                Console(stderr=True).print(f"[yellow]FID is n/a:[/] {reason}", highlight=False)
+                Console(stderr=True).print(f"[yellow]FID is n/a:[/] {escape(reason)}", highlight=False)
         from stfbench import prerequisites
 
         prerequisites.require(prerequisites.check_metrics(names, settings, trust_unverified))
@@ -430,6 +429,8 @@ def _json_float(value: float) -> float | None:
 
 
 def _jsonable(obj: Any) -> Any:
+    import numpy as np
+
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | set):
@@ -442,6 +443,10 @@ def _jsonable(obj: Any) -> Any:
 
 
 def print_summary(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
     from stfbench.metrics import METRIC_INFO
 
     console = Console()
@@ -468,7 +473,9 @@ def print_summary(summary: dict[str, Any]) -> None:
         text = f"{count['description']}: {count['total']:,} (in {count['clips']} of {count['n']} clips)"
         console.print(text, markup=False, highlight=False, soft_wrap=True)
     if summary["failures"]:
-        console.print("failures: " + ", ".join(f"{k} {v}" for k, v in summary["failures"].items()), highlight=False)
+        console.print(
+            "failures: " + ", ".join(f"{k} {v}" for k, v in summary["failures"].items()), markup=False, highlight=False
+        )
 
 
 def register(app: typer.Typer) -> None:

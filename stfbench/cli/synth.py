@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 
 def register(app: typer.Typer) -> None:
@@ -24,6 +23,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Write a synthetic corpus: formant speech, phoneme-driven faces, exact phoneme/landmark ground truth."""
+        from rich.console import Console
+
         from stfbench.synth import generate_corpus
 
         info = generate_corpus(
@@ -42,6 +43,7 @@ def register(app: typer.Typer) -> None:
         Console().print(
             f"{info.clips} clips ({splits}) in {info.root} — {info.generated} generated, {info.reused} reused, "
             f"{info.seconds:.1f} s",
+            markup=False,
             highlight=False,
             soft_wrap=True,
         )

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 DEVICE_HELP = "cpu, cuda, cuda:1 … (default: cuda when available)"
 
@@ -74,6 +73,8 @@ def train(
     plot: bool = typer.Option(False, "--plot", help="Write loss curves to <out>/losses.png."),
 ) -> None:
     """Train SyncTalkFace (any slot count) on a dataset's prepared face crops; resumes an interrupted run."""
+    from rich.console import Console
+
     from stfbench.device import resolve_device
     from stfbench.errors import StfbenchError
     from stfbench.reference_model.config import LossConfig, RunInfo, TrainConfig, model_preset
@@ -147,12 +148,12 @@ def _finish(trainer, validation: dict, out: Path, export: Path | None, plot: boo
     from stfbench.reference_model.plots import plot_losses
 
     numbers = ", ".join(f"{k} {v:.4f}" for k, v in validation.items()) or "no validation clips"
-    console.print(f"step {trainer.step}: validation {numbers}; checkpoint {trainer.checkpoint_path}")
+    console.print(f"step {trainer.step}: validation {numbers}; checkpoint {trainer.checkpoint_path}", markup=False)
     if export is not None:
         export_inference(trainer.state(), ["generator"], export, drop=("generator.lip_encoder.",))
-        console.print(f"inference checkpoint (fp16) → {export}")
+        console.print(f"inference checkpoint (fp16) → {export}", markup=False)
     if plot:
-        console.print(f"loss curves → {plot_losses(trainer.log_path, out / 'losses.png')}")
+        console.print(f"loss curves → {plot_losses(trainer.log_path, out / 'losses.png')}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from stfbench.errors import StfbenchError
 
@@ -32,6 +31,8 @@ def train_expert(
     init: Path = typer.Option(None, "--init", help="syncnet: continue training from this checkpoint."),
 ) -> None:
     """Train a sync expert; prints the checkpoint's SHA-256 for the weight registry."""
+    from rich.console import Console
+
     from stfbench.device import resolve_device
     from stfbench.hashing import sha256_file
 
@@ -47,7 +48,9 @@ def train_expert(
         path = train_color_syncnet(**options)
     else:
         path = _train_syncnet(dataset, root, steps or 300, batch_size or 16, seed, out, torch_device, width, lr, init)
-    Console().print(f"wrote {path}  sha256 {sha256_file(path)}  size {Path(path).stat().st_size} B", highlight=False)
+    Console().print(
+        f"wrote {path}  sha256 {sha256_file(path)}  size {Path(path).stat().st_size} B", markup=False, highlight=False
+    )
 
 
 def _train_syncnet(dataset, root, steps, batch_size, seed, out, device, width, lr, init) -> Path:

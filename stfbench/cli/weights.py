@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from stfbench.cli._output import ListFormat, echo_json, format_option
 
@@ -18,6 +17,8 @@ weights_app = typer.Typer(
 def list_weights(fmt: ListFormat = format_option()) -> None:
     """Every weight file stfbench knows: status (ok / unverified / missing / wrong-size / wrong-hash), short
     SHA-256, user, licence and source."""
+    from rich.console import Console
+
     from stfbench import paths
     from stfbench.weights import registry
 
@@ -41,6 +42,8 @@ def verify_weights(
     ids: list[str] = typer.Argument(None, help="Weight ids (default: all)."),
 ) -> None:
     """Hash every present weight file; exit 1 when a present file is wrong (missing files are listed only)."""
+    from rich.console import Console
+
     from stfbench.weights import registry
 
     console = Console()
@@ -50,7 +53,10 @@ def verify_weights(
         status = registry.verify(weight_id)
         where = registry.locate(weight_id)
         console.print(
-            f"{weight_id:18} {status:11} {where if where else item.how_to_get()}", highlight=False, soft_wrap=True
+            f"{weight_id:18} {status:11} {where if where else item.how_to_get()}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
         bad += status in (registry.WRONG_HASH, registry.WRONG_SIZE)
     if bad:
@@ -63,11 +69,15 @@ def import_weights(
     as_id: str = typer.Option(None, "--as", help="Registry id, for weights without a published SHA-256."),
 ) -> None:
     """Copy a weight file into the weights folder under its registry name (matched by SHA-256)."""
+    from rich.console import Console
+
     from stfbench import paths
     from stfbench.weights import registry
 
     item = registry.import_file(path, as_id=as_id)
-    Console().print(f"imported {path} as {item.id} → {paths.weights_dir() / item.filename}", highlight=False)
+    Console().print(
+        f"imported {path} as {item.id} → {paths.weights_dir() / item.filename}", markup=False, highlight=False
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,32 +1,39 @@
-"""Dataset readers (LRS2, LRW, synthetic layouts), dataset checks and face-crop preparation."""
+"""Dataset readers (LRS2, LRW, synthetic layouts), dataset checks and face-crop preparation.
 
-from stfbench.datasets.check import ClipProblem, DatasetCheck, check_dataset
-from stfbench.datasets.layout import clip_path, find_list_file, layout_of, read_id_list, read_layout, read_pairs
-from stfbench.datasets.prepare import (
-    ClipRecord,
-    PreparedClip,
-    PrepareReport,
-    load_prepared,
-    prepare_clip,
-    prepare_protocol,
-    prepared_dir,
-)
+Names are imported from their submodule on first use, so that reading a layout (`stfbench.datasets.layout`,
+used by the protocol loader) does not import torch and the media stack that `prepare` needs.
+"""
 
-__all__ = [
-    "ClipProblem",
-    "ClipRecord",
-    "DatasetCheck",
-    "PrepareReport",
-    "PreparedClip",
-    "check_dataset",
-    "clip_path",
-    "find_list_file",
-    "layout_of",
-    "load_prepared",
-    "prepare_clip",
-    "prepare_protocol",
-    "prepared_dir",
-    "read_id_list",
-    "read_layout",
-    "read_pairs",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_SUBMODULE = {
+    "ClipProblem": "check",
+    "DatasetCheck": "check",
+    "check_dataset": "check",
+    "clip_path": "layout",
+    "find_list_file": "layout",
+    "layout_of": "layout",
+    "read_id_list": "layout",
+    "read_layout": "layout",
+    "read_pairs": "layout",
+    "ClipRecord": "prepare",
+    "PreparedClip": "prepare",
+    "PrepareReport": "prepare",
+    "load_prepared": "prepare",
+    "prepare_clip": "prepare",
+    "prepare_protocol": "prepare",
+    "prepared_dir": "prepare",
+}
+
+__all__ = sorted(_SUBMODULE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SUBMODULE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_SUBMODULE[name]}"), name)
+    globals()[name] = value
+    return value

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from stfbench.datasets import layout
@@ -87,7 +88,7 @@ def check_dataset(
         report.expected = len(clip_ids)
     columns = (TextColumn("check {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, disable=not progress) as bar:
-        task = bar.add_task(protocol.id, total=len(clip_ids))
+        task = bar.add_task(escape(protocol.id), total=len(clip_ids))
         for clip_id in clip_ids:
             bar.advance(task)
             path = layout.clip_path(resolved.layout, resolved.root, clip_id, protocol.split)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from stfbench import __version__, errors, paths
@@ -372,7 +373,7 @@ def prepare_protocol(
     report = PrepareReport(protocol.id, folder, folder / "manifest.json")
     columns = (TextColumn("prepare {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, disable=not progress, transient=False) as bar:
-        task_id = bar.add_task(protocol.id, total=len(tasks))
+        task_id = bar.add_task(escape(protocol.id), total=len(tasks))
         if workers > 1:
             with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
                 for record in pool.map(_prepare_task, tasks, chunksize=4):

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from stfbench.adapters.base import Generated, ModelAdapter
@@ -475,7 +476,7 @@ def _drop_unavailable(names: list[str], settings: dict[str, Any]) -> tuple[list[
     unavailable = missing_weights([n for n in names if n == "fid"], settings)
     for name, reason in unavailable.items():
         console = Console(stderr=True)
-        console.print(f"[yellow]{name} is n/a on the synthetic protocol:[/] {reason}", highlight=False)
+        console.print(f"[yellow]{name} is n/a on the synthetic protocol:[/] {escape(reason)}", highlight=False)
     return [n for n in names if n not in unavailable], unavailable
 
 
@@ -504,7 +505,7 @@ def _one_line(error: BaseException) -> str:
 
 
 def _describe(label: str, ok: int, failed: int) -> str:
-    return f"{label}: [green]{ok} ok[/] [red]{failed} failed[/]"
+    return f"{escape(label)}: [green]{ok} ok[/] [red]{failed} failed[/]"
 
 
 def _progress(enabled: bool) -> Progress:
