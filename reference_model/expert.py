@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import torch
-from rich.console import Console
 
+from stfbench.console import make_console
 from stfbench.reference_model.checkpoint import export_inference
 from stfbench.reference_model.config import RunInfo, TrainConfig, expert_preset
 from stfbench.reference_model.dataset import load_training_clips
@@ -35,7 +35,7 @@ def train_color_syncnet(
 
     The learning rate defaults to 1e-3 (Wav2Lip's expert: 1e-4) so that a tiny expert converges within
     minutes on a CPU; the batch mixes in-sync and off-sync windows 50/50."""
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     config = expert_preset(preset, image_size=image_size)
     clips = load_training_clips(dataset, "train", image_size, 0, root, limit_clips, console)
     val_clips = load_training_clips(dataset, "val", image_size, 0, root, 8, console)

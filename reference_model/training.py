@@ -24,10 +24,11 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 import torch.distributed as dist
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from stfbench.console import Progress
 from stfbench.errors import StfbenchError
 from stfbench.reference_model.checkpoint import atomic_torch_save, load_checkpoint
 from stfbench.reference_model.config import RunInfo, TrainConfig, from_dict

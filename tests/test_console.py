@@ -50,3 +50,24 @@ def test_progress_line_formats() -> None:
     assert progress_line("x", 0, 10, 0.0) == "x: 0/10 (0 %)"
     assert progress_line("x", 5, 10, 10.0) == "x: 5/10 (50 %), 0.50/s, ETA 10 s"
     assert progress_line("x", 1, 200, 1.0).endswith("ETA 3 min 19 s")
+
+
+def test_a_command_logging_to_a_file_shows_progress_lines_and_whole_urls(tmp_path) -> None:
+    """Installed console script, stderr redirected to a file (not a terminal)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    stfbench = str(Path(sys.executable).with_name("stfbench"))
+    log = tmp_path / "log.txt"
+    with open(log, "w") as handle:
+        synth = [stfbench, "synth", "--out", str(tmp_path / "c"), "--speakers", "1", "--clips", "2", "--duration", "1"]
+        done = subprocess.run([*synth, "--workers", "1"], stderr=handle, stdout=handle, timeout=300)
+    assert done.returncode == 0, log.read_text()
+    assert any(line.rstrip().endswith("(100 %)") or "(100 %)," in line for line in log.read_text().splitlines())
+    env = {**os.environ, "STFBENCH_WEIGHTS": str(tmp_path / "w"), "TORCH_HOME": str(tmp_path)}
+    with open(log, "w") as handle:
+        subprocess.run([stfbench, "run", "-m", "static", "-d", "lrs2"], stderr=handle, env=env, timeout=120)
+    url = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth"
+    assert any(url in line for line in log.read_text().splitlines())

@@ -69,11 +69,12 @@ def os_error_message(error: OSError) -> str:
 
 def print_error(message: str) -> None:
     """`error: message` as one line on stderr; the message is printed as it is, never read as rich markup."""
-    from rich.console import Console
     from rich.text import Text
 
+    from stfbench.console import make_console
+
     line = " ".join(part.strip() for part in message.splitlines())
-    Console(stderr=True).print(Text.assemble(("error:", "bold red"), " ", line), highlight=False, soft_wrap=True)
+    make_console(stderr=True).print(Text.assemble(("error:", "bold red"), " ", line), highlight=False, soft_wrap=True)
 
 
 def main() -> None:
@@ -84,7 +85,15 @@ def main() -> None:
     except StfbenchError as error:
         if debug:
             raise
-        print_error(str(error))
+        checks = getattr(error, "checks", None)  # PrerequisitesError: every missing item at once, as a table
+        if checks:
+            from stfbench.console import make_console
+            from stfbench.prerequisites import render
+
+            make_console(stderr=True).print(render([c for c in checks if not c.ok]))
+            print_error(f"{sum(not c.ok for c in checks)} prerequisite(s) missing (rows above); nothing was run")
+        else:
+            print_error(str(error))
         sys.exit(2)
     except OSError as error:  # disk full, read-only folder, --out is a file, permission denied, ...
         if debug:

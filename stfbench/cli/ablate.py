@@ -57,8 +57,8 @@ def ablate(
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
 ) -> None:
     """Train one SyncTalkFace per setting with the same seed, data and schedule; table + plot per metric."""
-    from rich.console import Console
 
+    from stfbench.console import make_console
     from stfbench.metrics import parse_metric_names
     from stfbench.runner.ablation import AblationConfig, loss_settings, run_ablation, slot_settings
 
@@ -98,7 +98,7 @@ def ablate(
         )
     )
     run_dirs = run_ablation(config)
-    console = Console()
+    console = make_console()
     console.print((config.out_dir / "ablation.md").read_text(), markup=False, highlight=False)
     console.print(f"{len(run_dirs)} runs; tables and plot in {config.out_dir}", markup=False, highlight=False)
 

@@ -23,10 +23,11 @@ def check_command(
     show: int = typer.Option(10, "--show", help="How many problem clips to list per kind."),
 ) -> None:
     """Expected vs found, missing, unreadable, wrong fps/sr and no-audio clips; exit 1 if the protocol cannot run."""
-    from rich.console import Console
+
     from rich.markup import escape
     from rich.table import Table
 
+    from stfbench.console import make_console
     from stfbench.datasets import check_dataset
     from stfbench.protocols import load_protocol
 
@@ -34,7 +35,7 @@ def check_command(
     if protocol.dataset != dataset:
         raise typer.BadParameter(f"protocol {protocol.id} is for dataset {protocol.dataset}, not {dataset}")
     report = check_dataset(protocol, root, list_file=list_file, decode=decode, progress=True)
-    console = Console()
+    console = make_console()
     table = Table(title=escape(f"{protocol.id} v{protocol.version} under {report.root}"))
     table.add_column("check")
     table.add_column("clips", justify="right")

@@ -22,9 +22,8 @@ def doctor(
     """Check everything `stfbench run` would need and print one table; exit 2 when something is missing."""
     import json
 
-    from rich.console import Console
-
     from stfbench import prerequisites
+    from stfbench.console import make_console
     from stfbench.errors import StfbenchError
     from stfbench.metrics import parse_metric_names
     from stfbench.protocols import load_protocol
@@ -44,7 +43,7 @@ def doctor(
     if output_format == "json":
         typer.echo(json.dumps([c.as_dict() for c in checks], indent=2, allow_nan=False))
     else:
-        Console().print(prerequisites.render(checks))
+        make_console().print(prerequisites.render(checks))
     if any(not c.ok for c in checks):
         raise typer.Exit(2)
 

@@ -23,11 +23,11 @@ def generate(
     device: str | None = typer.Option(None, "--device", help="cpu, cuda, … (default: cuda when available)"),
 ) -> None:
     """Write a talking-face video: the audio decides the length; the reference video loops or is trimmed."""
-    from rich.console import Console
 
     from stfbench.adapters.cropping import paste_crops
     from stfbench.adapters.synctalkface import resolve_checkpoint
     from stfbench.audio import melspectrogram
+    from stfbench.console import make_console
     from stfbench.device import resolve_device
     from stfbench.errors import StfbenchError, TooShortError
     from stfbench.media import read_clip, write_clip
@@ -59,7 +59,7 @@ def generate(
         loaded.model, crops, reference, melspectrogram(audio_samples, clip.sample_rate), clip.fps, batch_size
     )
     write_clip(out, paste_crops(frames, generated, boxes), audio_samples, clip.fps, clip.sample_rate)
-    Console(stderr=True).print(
+    make_console(stderr=True).print(
         f"wrote {out}: {num_frames} frames ({num_frames / clip.fps:.2f} s)", markup=False, highlight=False
     )
 

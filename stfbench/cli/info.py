@@ -77,11 +77,13 @@ def info(fmt: ListFormat = format_option()) -> None:
             }
         )
         return
-    from rich.console import Console
+
     from rich.table import Table
     from rich.text import Text
 
-    console = Console()
+    from stfbench.console import make_console
+
+    console = make_console()
     table = Table(title=f"stfbench {__version__}", show_header=False)
     table.add_row("python", platform.python_version())
     table.add_row("torch", f"{torch_version} (CUDA {torch_cuda or 'none'})" if torch_version else "not installed")

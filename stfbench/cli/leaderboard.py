@@ -77,13 +77,13 @@ def leaderboard(
 
 def _hint_width(board: Leaderboard) -> None:
     """On stderr: a fragment wider than a two-column paper's column, and how to fit it."""
-    from rich.console import Console
 
+    from stfbench.console import make_console
     from stfbench.leaderboard.render import COLUMN_PT, estimate_width_pt
 
     natural = estimate_width_pt(board)
     if natural > COLUMN_PT:
-        Console(stderr=True).print(
+        make_console(stderr=True).print(
             f"note: the table is about {natural:.0f} pt wide, a two-column paper's column {COLUMN_PT:.0f} pt: "
             "--width columnwidth scales it to fit (or use table* for the full text width)",
             markup=False,

@@ -26,12 +26,12 @@ def memory(
 ) -> None:
     """Slot usage histogram, address entropy, slot ↔ phoneme heat map + table, per-slot mouth shapes."""
     import numpy as np
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     from stfbench.adapters.synctalkface import resolve_checkpoint
     from stfbench.audio import mel_windows, melspectrogram
+    from stfbench.console import make_console
     from stfbench.datasets import clip_path, layout_of, prepare_clip, read_layout
     from stfbench.device import resolve_device
     from stfbench.errors import StfbenchError
@@ -41,7 +41,7 @@ def memory(
     from stfbench.reference_model.dataset import dataset_protocol
     from stfbench.reference_model.inference import frames_for_audio, load_generator, resize_frames
 
-    console = Console()
+    console = make_console()
     protocol = dataset_protocol(dataset)
     checkpoint_path = resolve_checkpoint(checkpoint, protocol.dataset)
     model = load_generator(checkpoint_path, resolve_device(device)).model

@@ -13,13 +13,13 @@ def merge(
     trust_unverified: bool = typer.Option(False, "--trust-unverified", help="Use weights whose SHA-256 differs."),
 ) -> None:
     """Merge complete shards into RUN_DIR: records in protocol order, merged metric statistics, one summary."""
-    from rich.console import Console
 
     from stfbench.cli.run import print_summary
+    from stfbench.console import make_console
     from stfbench.runner.merge import merge_shards
 
     merged = merge_shards(run_dir, device=device, trust_unverified=trust_unverified)
-    print_summary(Console(), merged)
+    print_summary(make_console(), merged)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,11 +9,12 @@ from stfbench.cli._output import ListFormat, echo_json, format_option
 
 def models(fmt: ListFormat = format_option()) -> None:
     """List built-in models and controls, and models other packages register (entry points `stfbench.models`)."""
-    from rich.console import Console
+
     from rich.markup import escape
     from rich.table import Table
 
     from stfbench.adapters.registry import BUILTIN_MODELS, ENTRY_POINT_GROUP, available_models
+    from stfbench.console import make_console
 
     rows = [
         {
@@ -31,7 +32,7 @@ def models(fmt: ListFormat = format_option()) -> None:
         table.add_column(column)
     for row in rows:
         table.add_row(escape(row["name"]), escape(row["class"]), escape(row["description"]))
-    Console().print(table)
+    make_console().print(table)
 
 
 def register(app: typer.Typer) -> None:

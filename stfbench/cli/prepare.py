@@ -26,10 +26,11 @@ def prepare_command(
     ),
 ) -> None:
     """Detect, smooth and crop faces, compute mel + MFCC, cache per clip and write manifest.json."""
-    from rich.console import Console
+
     from rich.markup import escape
     from rich.table import Table
 
+    from stfbench.console import make_console
     from stfbench.datasets import prepare_protocol
     from stfbench.device import resolve_device
     from stfbench.protocols import load_protocol
@@ -52,7 +53,7 @@ def prepare_command(
         retry_failed=retry_failed,
         trust_unverified=trust_unverified,
     )
-    console = Console()
+    console = make_console()
     table = Table(title=escape(f"prepare {protocol.id}: {len(report.records):,} clips in {report.seconds:.1f} s"))
     table.add_column("status")
     table.add_column("clips", justify="right")

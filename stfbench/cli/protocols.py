@@ -14,10 +14,11 @@ protocols_app = typer.Typer(help="List and show test protocols.", no_args_is_hel
 @protocols_app.command("list")
 def list_command(fmt: ListFormat = format_option()) -> None:
     """Table of the shipped protocols: id, version, dataset/split, clips, pairing, metrics, hash."""
-    from rich.console import Console
+
     from rich.markup import escape
     from rich.table import Table
 
+    from stfbench.console import make_console
     from stfbench.protocols import list_protocols, load_protocol
 
     rows = []
@@ -46,7 +47,7 @@ def list_command(fmt: ListFormat = format_option()) -> None:
         clips = f"{row['clips']:,}" if row["clips"] is not None else "generated"
         cells = [row["id"], row["version"], row["dataset"], row["split"], clips, row["pairing"]]
         table.add_row(*(escape(c) for c in [*cells, ",".join(row["metrics"]), row["hash"][:12]]))
-    Console().print(table)
+    make_console().print(table)
 
 
 @protocols_app.command("show")
@@ -55,16 +56,17 @@ def show_command(
     as_json: bool = typer.Option(False, "--json", help="Print the canonical content as JSON."),
 ) -> None:
     """Print one protocol's full content and hash."""
-    from rich.console import Console
+
     from rich.markup import escape
 
+    from stfbench.console import make_console
     from stfbench.protocols import load_protocol
 
     protocol = load_protocol(name)
     if as_json:
         typer.echo(json.dumps({**protocol.to_dict(), "hash": protocol.hash}, indent=2, sort_keys=True))
         return
-    console = Console()
+    console = make_console()
     console.print(f"[bold]{escape(protocol.id)}[/] v{protocol.version} — {escape(protocol.description)}")
     console.print(f"hash {protocol.hash}  (file {protocol.source_path})", markup=False)
     for section, values in protocol.to_dict().items():

@@ -82,9 +82,9 @@ def run(
     strict: bool = typer.Option(False, "--strict", help="Exit 3 when any clip failed (default: when none scored)."),
 ) -> None:
     """Generate every clip of DATASET's protocol with MODEL, score it, and write a run folder."""
-    from rich.console import Console
 
     from stfbench.adapters.registry import load_adapter, resolve_adapter_class
+    from stfbench.console import make_console
     from stfbench.metrics import parse_metric_names
     from stfbench.runner.config import RunConfig, parse_shard
     from stfbench.runner.merge import merge_shards, wait_for_shards
@@ -124,7 +124,7 @@ def run(
         lse_precision=lse_precision,
     )
     run_dir = run_benchmark(config, adapter=adapter)
-    console = Console()
+    console = make_console()
     if launched_by_torchrun:
         if shard_spec[0] != 0:
             return
@@ -135,7 +135,7 @@ def run(
     failed = summary["n_expected"] - summary["n_scored"]
     if summary["n_scored"] == 0 or (strict and failed):
         why = "no clip was scored" if summary["n_scored"] == 0 else f"{failed} clips failed (--strict)"
-        Console(stderr=True).print(f"error: {why}", highlight=False, markup=False)
+        make_console(stderr=True).print(f"error: {why}", highlight=False, markup=False)
         raise typer.Exit(3)
 
 

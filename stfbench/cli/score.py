@@ -70,9 +70,10 @@ def score(
     strict: bool = typer.Option(False, "--strict", help="Exit 3 when any clip failed (default: when none scored)."),
 ) -> None:
     """Score existing clips against ground truth: PSNR, SSIM, LMD, FID, LSE-C/LSE-D/AV offset, LPIPS."""
-    from rich.console import Console
+
     from rich.markup import escape
 
+    from stfbench.console import make_console
     from stfbench.device import resolve_device
     from stfbench.metrics import NEEDS_GT, MetricSettings, build_metrics, missing_weights, parse_metric_names
     from stfbench.metrics.pairing import describe_pairing, pair_clips
@@ -94,12 +95,12 @@ def score(
             unavailable = missing_weights(["fid"], settings)
             names = [n for n in names if n not in unavailable]
             for reason in unavailable.values():
-                Console(stderr=True).print(f"[yellow]FID is n/a:[/] {escape(reason)}", highlight=False)
+                make_console(stderr=True).print(f"[yellow]FID is n/a:[/] {escape(reason)}", highlight=False)
         from stfbench import prerequisites
 
         prerequisites.require(prerequisites.check_metrics(names, settings, trust_unverified))
         pairs = pair_clips(pred, gt, audio, mode=pairing)
-        Console(stderr=True).print(describe_pairing(pairs, pred, gt, pairing), highlight=False, markup=False)
+        make_console(stderr=True).print(describe_pairing(pairs, pred, gt, pairing), highlight=False, markup=False)
         built = build_metrics(names, settings, torch_device, trust_unverified)
         resume_settings = {
             "pred": str(pred), "gt": _str(gt), "audio": _str(audio), "pairing": pairing, "metrics": names,
@@ -130,7 +131,7 @@ def score(
                 if summary["n_scored"] == 0
                 else f"{failed} clips failed (--strict)"
             )
-            Console(stderr=True).print(f"error: {why}", highlight=False, markup=False)
+            make_console(stderr=True).print(f"error: {why}", highlight=False, markup=False)
             raise typer.Exit(3)
 
 
@@ -266,8 +267,9 @@ class ScoreRun:
             self.lock.release()
 
     def _score_all(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
+        from stfbench.console import Progress
         from stfbench.runner.run import ramp_groups
 
         todo = [(i, p) for i, p in enumerate(self.pairs) if p.key not in self.done]
@@ -443,13 +445,14 @@ def _jsonable(obj: Any) -> Any:
 
 
 def print_summary(summary: dict[str, Any]) -> None:
-    from rich.console import Console
+
     from rich.markup import escape
     from rich.table import Table
 
+    from stfbench.console import make_console
     from stfbench.metrics import METRIC_INFO
 
-    console = Console()
+    console = make_console()
     table = Table(title=f"scored {summary['n_scored']} / {summary['n_expected']} clips")
     for column in ("metric", "value", "95% CI", "n", "name"):
         table.add_column(column)

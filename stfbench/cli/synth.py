@@ -23,8 +23,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Write a synthetic corpus: formant speech, phoneme-driven faces, exact phoneme/landmark ground truth."""
-        from rich.console import Console
 
+        from stfbench.console import make_console
         from stfbench.synth import generate_corpus
 
         info = generate_corpus(
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
             progress=True,
         )
         splits = ", ".join(f"{count} {split}" for split, count in info.splits.items())
-        Console().print(
+        make_console().print(
             f"{info.clips} clips ({splits}) in {info.root} — {info.generated} generated, {info.reused} reused, "
             f"{info.seconds:.1f} s",
             markup=False,

@@ -73,8 +73,8 @@ def train(
     plot: bool = typer.Option(False, "--plot", help="Write loss curves to <out>/losses.png."),
 ) -> None:
     """Train SyncTalkFace (any slot count) on a dataset's prepared face crops; resumes an interrupted run."""
-    from rich.console import Console
 
+    from stfbench.console import make_console
     from stfbench.device import resolve_device
     from stfbench.errors import StfbenchError
     from stfbench.reference_model.config import LossConfig, RunInfo, TrainConfig, model_preset
@@ -82,7 +82,7 @@ def train(
     from stfbench.reference_model.recipes import SyncTalkFaceTask, load_expert
     from stfbench.reference_model.training import Trainer, seed_everything
 
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     if model == "wav2lip":
         from stfbench.adapters.wav2lip.training import train_wav2lip
 

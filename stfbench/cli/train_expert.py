@@ -31,8 +31,8 @@ def train_expert(
     init: Path = typer.Option(None, "--init", help="syncnet: continue training from this checkpoint."),
 ) -> None:
     """Train a sync expert; prints the checkpoint's SHA-256 for the weight registry."""
-    from rich.console import Console
 
+    from stfbench.console import make_console
     from stfbench.device import resolve_device
     from stfbench.hashing import sha256_file
 
@@ -48,7 +48,7 @@ def train_expert(
         path = train_color_syncnet(**options)
     else:
         path = _train_syncnet(dataset, root, steps or 300, batch_size or 16, seed, out, torch_device, width, lr, init)
-    Console().print(
+    make_console().print(
         f"wrote {path}  sha256 {sha256_file(path)}  size {Path(path).stat().st_size} B", markup=False, highlight=False
     )
 

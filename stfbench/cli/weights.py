@@ -17,9 +17,9 @@ weights_app = typer.Typer(
 def list_weights(fmt: ListFormat = format_option()) -> None:
     """Every weight file stfbench knows: status (ok / unverified / missing / wrong-size / wrong-hash), short
     SHA-256, user, licence and source."""
-    from rich.console import Console
 
     from stfbench import paths
+    from stfbench.console import make_console
     from stfbench.weights import registry
 
     search_order = [
@@ -32,7 +32,7 @@ def list_weights(fmt: ListFormat = format_option()) -> None:
     if fmt is ListFormat.json:
         echo_json({"weights": registry.status_rows(), "search_order": search_order})
         return
-    console = Console()
+    console = make_console()
     console.print(registry.status_table(detailed=True))
     console.print(f"looked up in: {', '.join(search_order)}", markup=False, highlight=False)
 
@@ -42,11 +42,11 @@ def verify_weights(
     ids: list[str] = typer.Argument(None, help="Weight ids (default: all)."),
 ) -> None:
     """Hash every present weight file; exit 1 when a present file is wrong (missing files are listed only)."""
-    from rich.console import Console
 
+    from stfbench.console import make_console
     from stfbench.weights import registry
 
-    console = Console()
+    console = make_console()
     bad = 0
     for weight_id in ids or list(registry.entries()):
         item = registry.entry(weight_id)
@@ -69,13 +69,13 @@ def import_weights(
     as_id: str = typer.Option(None, "--as", help="Registry id, for weights without a published SHA-256."),
 ) -> None:
     """Copy a weight file into the weights folder under its registry name (matched by SHA-256)."""
-    from rich.console import Console
 
     from stfbench import paths
+    from stfbench.console import make_console
     from stfbench.weights import registry
 
     item = registry.import_file(path, as_id=as_id)
-    Console().print(
+    make_console().print(
         f"imported {path} as {item.id} → {paths.weights_dir() / item.filename}", markup=False, highlight=False
     )
 

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
+from stfbench.console import Progress
 from stfbench.datasets import layout
 from stfbench.errors import ProtocolError, StfbenchError
 from stfbench.media import probe_video, read_clip

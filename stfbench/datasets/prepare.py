@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
 from stfbench import __version__, errors, paths
 from stfbench.audio import melspectrogram, syncnet_mfcc
+from stfbench.console import Progress
 from stfbench.datasets import faces, layout
 from stfbench.hashing import sha256_bytes, sha256_file, sha256_json
 from stfbench.media import read_clip

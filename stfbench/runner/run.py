@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from stfbench.adapters.base import Generated, ModelAdapter
 from stfbench.adapters.cropping import paste_crops
 from stfbench.adapters.registry import load_adapter
+from stfbench.console import Progress, make_console
 from stfbench.device import resolve_device
 from stfbench.errors import ModelError, StfbenchError
 from stfbench.metrics.base import ScoringSample
@@ -475,7 +475,7 @@ def _drop_unavailable(names: list[str], settings: dict[str, Any]) -> tuple[list[
 
     unavailable = missing_weights([n for n in names if n == "fid"], settings)
     for name, reason in unavailable.items():
-        console = Console(stderr=True)
+        console = make_console(stderr=True)
         console.print(f"[yellow]{name} is n/a on the synthetic protocol:[/] {escape(reason)}", highlight=False)
     return [n for n in names if n not in unavailable], unavailable
 

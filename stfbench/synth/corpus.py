@@ -260,7 +260,9 @@ def _write_lists(root: Path, spec: CorpusSpec, jobs: list[ClipJob]) -> None:
 
 
 def _run(root: Path, spec: CorpusSpec, todo: list[ClipJob], workers: int, progress: bool) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    from stfbench.console import Progress
 
     columns = (TextColumn("synth"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, disable=not progress, transient=False) as bar:

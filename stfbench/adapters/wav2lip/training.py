@@ -132,15 +132,15 @@ def train_wav2lip(
 ) -> dict[str, float]:
     """Train (or resume, from `out/last.pt`) Wav2Lip on `dataset`'s train split; optionally export the fp16
     inference file to `export`. Returns the final validation numbers."""
-    from rich.console import Console
 
+    from stfbench.console import make_console
     from stfbench.device import resolve_device
     from stfbench.reference_model.config import RunInfo, TrainConfig
     from stfbench.reference_model.dataset import load_training_clips
     from stfbench.reference_model.recipes import load_expert
     from stfbench.reference_model.training import Trainer, seed_everything
 
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     config = Wav2LipConfig(width_mult=width_mult, sync_weight=sync_weight)
     size = Wav2Lip.IMAGE_SIZE
     sync_expert, expert_sha = load_expert(expert, size) if sync_weight > 0 else (None, None)
