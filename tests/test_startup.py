@@ -1,0 +1,30 @@
+"""Start-up: the commands people run first import no torch, librosa or the media stack."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "librosa", "cv2", "scipy", "skimage", "pandas", "matplotlib", "av", "face_alignment", "dlib")
+PROBE = """
+import sys
+from stfbench.cli import main
+sys.argv = ["stfbench", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+print("HEAVY=" + ",".join(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["protocols", "list"], ["weights", "list"], ["info"],
+                                  ["run", "--help"], ["protocols", "show", "lrs2"]])  # fmt: skip
+def test_light_commands_import_no_heavy_library(args: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args], capture_output=True, text=True, timeout=60
+    )
+    line = next(line for line in result.stderr.splitlines() if line.startswith("HEAVY="))
+    assert line == "HEAVY=", (args, line, result.stderr)
