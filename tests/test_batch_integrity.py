@@ -15,36 +15,21 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from fixtures.runner_fakes import FakeClips, NoisyAdapter, fake_metrics_factory, fake_protocol
+from fixtures.runner_fakes import FakeClips, NoisyAdapter, fake_metrics_factory, fake_run, run_records
 from typer.testing import CliRunner
 
 from stfbench.cli import app
 from stfbench.errors import DecodeError, StfbenchError
 from stfbench.media import read_audio, read_clip, write_clip
-from stfbench.runner.config import RunConfig
-from stfbench.runner.run import ramp_groups, run_benchmark
+from stfbench.runner.run import ramp_groups
 from stfbench.runner.store import RunStore
 
 TESTS = Path(__file__).resolve().parent
 STFBENCH = Path(sys.executable).with_name("stfbench")
 
 
-def _run(out: Path, adapter=None, clips=None, protocol=None, **overrides) -> Path:
-    config = RunConfig(model="noisy", dataset="fake-test", out_dir=out, show_progress=False, **overrides)
-    return run_benchmark(
-        config,
-        adapter=adapter or NoisyAdapter(),
-        metrics_factory=fake_metrics_factory,
-        protocol=protocol or fake_protocol(),
-        clips=clips or FakeClips(),
-    )
-
-
-def _records(run_dir: Path) -> list[dict]:
-    records = RunStore(run_dir).read_records()
-    for record in records:
-        record.pop("seconds")
-    return sorted(records, key=lambda r: r["index"])
+_run = fake_run
+_records = run_records
 
 
 def _frames(seed: int, count: int = 4, size: int = 16) -> np.ndarray:

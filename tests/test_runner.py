@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixtures.runner_fakes import FakeClips, NoisyAdapter, fake_metrics_factory, fake_protocol
+from fixtures.runner_fakes import FakeClips, NoisyAdapter, fake_metrics_factory, fake_protocol, fake_run, run_records
 
 from stfbench.errors import StfbenchError, WeightsError
 from stfbench.runner.config import RunConfig, parse_shard
@@ -21,23 +21,8 @@ from stfbench.runner.store import RunStore
 TESTS = Path(__file__).resolve().parent
 
 
-def _run(out: Path, clips: FakeClips | None = None, adapter=None, **overrides) -> Path:
-    config = RunConfig(model="noisy", dataset="fake-test", out_dir=out, show_progress=False, **overrides)
-    return run_benchmark(
-        config,
-        adapter=adapter or NoisyAdapter(),
-        metrics_factory=fake_metrics_factory,
-        protocol=fake_protocol(),
-        clips=clips or FakeClips(),
-    )
-
-
-def _records(run_dir: Path) -> list[dict]:
-    """Records in protocol order without the timing field (which differs between runs)."""
-    records = RunStore(run_dir).read_records()
-    for record in records:
-        record.pop("seconds")
-    return sorted(records, key=lambda r: r["index"])
+_run = fake_run
+_records = run_records
 
 
 def test_failures_are_recorded_counted_and_excluded(tmp_path: Path) -> None:

@@ -103,11 +103,9 @@ def test_train_expert(synthetic_corpus: Path, crafted, tmp_path: Path) -> None:
 
 def test_old_pickled_run_state_is_refused_not_unpickled(tmp_path: Path) -> None:
     """`run --resume`, `merge` and RunStore.load_state refuse a state.pkl with one line and never unpickle it."""
-    from fixtures.runner_fakes import FakeClips, NoisyAdapter, fake_metrics_factory, fake_protocol
+    from fixtures.runner_fakes import FakeClips, fake_metrics_factory, fake_run
 
-    from stfbench.runner.config import RunConfig
     from stfbench.runner.merge import merge_shards
-    from stfbench.runner.run import run_benchmark
 
     marker = tmp_path / "PWNED"
     crafted = pickle.dumps(_Payload(marker))
@@ -117,20 +115,15 @@ def test_old_pickled_run_state_is_refused_not_unpickled(tmp_path: Path) -> None:
     with pytest.raises(StfbenchError, match=r"state\.pkl from an older stfbench"):
         RunStore(run).load_state()
 
-    def fake_run(out: Path, **options) -> None:
-        config = RunConfig(model="noisy", dataset="fake-test", out_dir=out, show_progress=False, **options)
-        run_benchmark(config, adapter=NoisyAdapter(), metrics_factory=fake_metrics_factory,
-                      protocol=fake_protocol(), clips=FakeClips(count=3))  # fmt: skip
-
-    fake_run(tmp_path / "single")
+    fake_run(tmp_path / "single", FakeClips(count=3))
     RunStore(tmp_path / "single").clear_state()
     (tmp_path / "single" / "state.pkl").write_bytes(crafted)
     with pytest.raises(StfbenchError, match=r"state\.pkl from an older stfbench"):
-        fake_run(tmp_path / "single", resume=True)
+        fake_run(tmp_path / "single", FakeClips(count=3), resume=True)
 
     sharded = tmp_path / "sharded"
     for index in range(2):
-        fake_run(sharded, shard=(index, 2))
+        fake_run(sharded, FakeClips(count=3), shard=(index, 2))
     shard = sharded / "shard-000-of-002"
     RunStore(shard).clear_state()
     (shard / "state.pkl").write_bytes(crafted)
