@@ -54,6 +54,17 @@ def _refused(result: subprocess.CompletedProcess, path: Path, marker: Path) -> N
     assert not marker.exists(), "the crafted pickle ran code"
 
 
+def _tiny_protocol(tmp_path: Path) -> str:
+    """The synthetic protocol without its pinned clip count and hash, so it runs on the tests' tiny corpus."""
+    import stfbench.protocols
+
+    text = (Path(stfbench.protocols.__file__).with_name("synthetic.toml")).read_text()
+    lines = [line for line in text.splitlines() if not line.startswith(("count =", "sha256 ="))]
+    path = tmp_path / "tiny-synthetic.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
 @pytest.fixture()
 def crafted(tmp_path: Path) -> tuple[Path, Path]:
     marker = tmp_path / "PWNED"
@@ -62,7 +73,7 @@ def crafted(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_run_synctalkface_checkpoint(synthetic_corpus: Path, crafted, tmp_path: Path) -> None:
     evil, marker = crafted
-    result = _cli("run", "-m", "synctalkface", "-d", "synthetic", "--root", str(synthetic_corpus),
+    result = _cli("run", "-m", "synctalkface", "-d", _tiny_protocol(tmp_path), "--root", str(synthetic_corpus),
                   "--checkpoint", str(evil), "--metrics", "psnr", "-o", str(tmp_path / "run"))  # fmt: skip
     _refused(result, evil, marker)
     assert "refuses" in result.stderr
@@ -71,7 +82,7 @@ def test_run_synctalkface_checkpoint(synthetic_corpus: Path, crafted, tmp_path: 
 def test_run_wav2lip_checkpoint_names_the_opt_in(synthetic_corpus: Path, crafted, tmp_path: Path) -> None:
     evil, marker = crafted
     evil = evil.rename(tmp_path / "wav2lip.pth")
-    result = _cli("run", "-m", "wav2lip", "-d", "synthetic", "--root", str(synthetic_corpus),
+    result = _cli("run", "-m", "wav2lip", "-d", _tiny_protocol(tmp_path), "--root", str(synthetic_corpus),
                   "--checkpoint", str(evil), "--metrics", "psnr", "-o", str(tmp_path / "run"))  # fmt: skip
     _refused(result, evil, marker)
     assert f"--allow-pickle {evil}" in result.stderr
@@ -80,7 +91,7 @@ def test_run_wav2lip_checkpoint_names_the_opt_in(synthetic_corpus: Path, crafted
 def test_registry_override_with_trust_unverified(synthetic_corpus: Path, crafted, tmp_path: Path) -> None:
     evil, marker = crafted
     env = {"STFBENCH_WEIGHT_SYNCTALKFACE_TINY_SYNTHETIC": str(evil)}
-    result = _cli("run", "-m", "synctalkface", "-d", "synthetic", "--root", str(synthetic_corpus),
+    result = _cli("run", "-m", "synctalkface", "-d", _tiny_protocol(tmp_path), "--root", str(synthetic_corpus),
                   "--metrics", "psnr", "--trust-unverified", "-o", str(tmp_path / "run"), env=env)  # fmt: skip
     _refused(result, evil, marker)
 
