@@ -58,8 +58,12 @@ def discover(source: str | Path, suffixes: set[str] = VIDEO_SUFFIXES) -> dict[st
     if not source.exists():
         raise StfbenchError(missing_reason(source, "not found"), source)
     if source.is_file() and source.suffix.lower() in LIST_SUFFIXES:
+        try:
+            text = source.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise StfbenchError(f"not a UTF-8 text list of clips (byte {error.start})", source) from None
         found = {}
-        for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in enumerate(text.splitlines(), 1):
             line = line.split("#", 1)[0].strip()
             if not line:
                 continue

@@ -87,3 +87,11 @@ def test_unknown_template_placeholder_is_refused_before_the_run(tmp_path: Path) 
                   "-o", str(tmp_path / "run"))  # fmt: skip
     _one_line_error(result, "{vidoe}")
     assert not (tmp_path / "run" / "clips.jsonl").exists()
+
+
+def test_a_list_file_that_is_not_text(tmp_path: Path) -> None:
+    binary = tmp_path / "clips.txt"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    out = str(tmp_path / "o")
+    result = _cli("score", "--pred", str(binary), "--gt", str(binary), "--metrics", "psnr", "--out", out)
+    _one_line_error(result, str(binary), "UTF-8")
