@@ -4,6 +4,7 @@ output-folder errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -277,13 +278,52 @@ def _late_audio(path: Path, start_seconds: float, rate: int = 16000) -> Path:
     return path
 
 
+def _video_with_audio(path: Path, video_start: float, audio_start: float, rate: int = 16000) -> Path:
+    """4 frames of 16x16 (lossless) from `video_start` s and 3 × 1024 non-zero samples from `audio_start` s."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("ffv1", rate=25)
+        video.width = video.height = 16
+        video.pix_fmt = "bgr0"
+        audio = container.add_stream("flac", rate=rate)
+        audio.layout = "mono"
+        for k in range(4):
+            frame = av.VideoFrame.from_ndarray(np.full((16, 16, 3), 9 * k, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = round(video_start * 25) + k, Fraction(1, 25)
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        for k in range(3):
+            frame = av.AudioFrame.from_ndarray(np.full((1, 1024), 1000, np.int16), format="s16", layout="mono")
+            frame.sample_rate, frame.time_base = rate, Fraction(1, rate)
+            frame.pts = round(audio_start * rate) + k * 1024
+            container.mux(audio.encode(frame))
+        container.mux(audio.encode(None))
+    return path
+
+
 def test_late_audio_symlinks_and_decoded_size_are_bounded_per_clip(tmp_path: Path, monkeypatch) -> None:
     import resource
+
+    from stfbench.media import video
 
     assert len(read_audio(_late_audio(tmp_path / "late1.mkv", 1.0))) >= 16000  # a small offset is kept
     with pytest.raises(DecodeError, match=r"late\.mkv: audio starts 100000 s into the file"):
         read_audio(_late_audio(tmp_path / "late.mkv", 1e5))
+    with pytest.raises(DecodeError, match=r"av\.mkv: audio starts 100000 s after the video starts"):
+        read_clip(_video_with_audio(tmp_path / "av.mkv", 0.0, 1e5))
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 4e6  # KiB: no 6 GB of padding
+    for start, lag in ((0.0, 0.0), (0.0, 1.0), (1e5, 0.0), (1e5, 1.0)):  # audio aligned to the video's start
+        clip = read_clip(_video_with_audio(tmp_path / f"v{start:g}-{lag:g}.mkv", start, start + lag))
+        assert len(clip.frames) == 4 and len(clip.audio) == round(lag * 16000) + 3072
+        assert np.flatnonzero(clip.audio)[0] == round(lag * 16000)
+
+    probe = video.probe_video  # a header that understates the frame count: every frame is still decoded
+    monkeypatch.setattr(video, "probe_video", lambda path: dataclasses.replace(probe(path), num_frames=2))
+    frames = read_clip(tmp_path / "v0-0.mkv", require_audio=False).frames
+    assert frames.shape == (4, 16, 16, 3) and [f[0, 0, 0] for f in frames] == [0, 9, 18, 27]
+    monkeypatch.setenv("STFBENCH_MAX_DECODED_PIXELS", str(3 * 16 * 16))
+    with pytest.raises(StfbenchError, match=r"decodes to at least 4 frames of 16x16"):
+        read_clip(tmp_path / "v0-0.mkv", require_audio=False)
+    monkeypatch.undo()
 
     pred = tmp_path / "pred"
     write_clip(pred / "good.mkv", _frames(1, 4, 16), None)
