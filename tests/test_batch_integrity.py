@@ -175,6 +175,56 @@ def test_any_decode_or_metric_crash_is_that_clips_status(tmp_path: Path, monkeyp
         run.run()
     assert RunStore(tmp_path / "stop").read_records() == []
 
+    def disk_full_on_c(self, pair):  # e.g. a decoder's temporary file: the disk, not the clip, failed
+        if pair.key == "c":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return load(self, pair)
+
+    monkeypatch.setattr(score_module.ScoreRun, "_load", disk_full_on_c)
+    result = _score("--pred", str(pred), "--gt", str(gt), "--metrics", "psnr", "--out", str(tmp_path / "full"))
+    assert isinstance(result.exception, StfbenchError) and "cannot write: No space left on device" in str(
+        result.exception
+    )
+    assert [r["clip_id"] for r in RunStore(tmp_path / "full").read_records()] == ["a", "b"]  # kept, c not failed
+
+
+class _Broken(FakeClips):
+    """Loading clip 01 crashes like a decoder bug; clip 03 like a full cache disk while `disk_full`."""
+
+    disk_full = True
+
+    def load(self, clip_id: str):
+        if clip_id == "spk1/clip01":
+            raise ValueError("cannot reshape array")
+        if clip_id == "spk1/clip03" and self.disk_full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().load(clip_id)
+
+
+def test_run_records_decode_and_metric_crashes_per_clip_and_stops_on_a_full_disk(tmp_path, monkeypatch) -> None:
+    from stfbench.metrics.ssim import SSIM
+
+    update = SSIM.update
+
+    def crash_on_02(self, sample):
+        if sample.clip_id == "spk0/clip02":
+            raise FloatingPointError("overflow")
+        return update(self, sample)
+
+    monkeypatch.setattr(SSIM, "update", crash_on_02)
+    clips = _Broken()
+    with pytest.raises(StfbenchError, match=r"run: cannot write: No space left on device"):
+        _run(tmp_path / "run", clips=clips)
+    assert [r["clip_id"] for r in _records(tmp_path / "run")] == ["spk0/clip00", "spk1/clip01", "spk0/clip02"]
+    clips.disk_full = False
+    by_id = {r["clip_id"]: r for r in _records(_run(tmp_path / "run", clips=clips, resume=True))}
+    assert (
+        by_id["spk1/clip01"]["status"] == "decode-error"
+        and "ValueError: cannot reshape" in by_id["spk1/clip01"]["reason"]
+    )
+    assert by_id["spk0/clip02"]["status"] == "metric-error" and "FloatingPointError" in by_id["spk0/clip02"]["reason"]
+    assert by_id["spk1/clip03"]["status"] == "ok" and len(by_id) == 6
+
 
 # 4, 5 ---------------------------------------------------------------- pairing rules and exit status 3
 

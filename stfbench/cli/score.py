@@ -297,6 +297,7 @@ class ScoreRun:
     def _load_group(self, group: list) -> list:
         """Each pair's ScoringSample, or the StfbenchError that is its status (any decode crash becomes one)."""
         from stfbench.errors import DecodeError
+        from stfbench.runner.lock import raise_if_output_failure
 
         loaded: list = []
         for _, pair in group:
@@ -304,13 +305,17 @@ class ScoreRun:
                 loaded.append(self._load(pair))
             except StfbenchError as error:
                 loaded.append(error)
-            except Exception as error:  # a decoder crash on one clip must not stop the batch
+            except Exception as error:  # a decoder crash on one clip must not stop the batch (a full disk does)
+                raise_if_output_failure(error, self.store.root)
                 where = pair.pred if pair.pred is not None else pair.gt
                 loaded.append(DecodeError(f"{type(error).__name__}: {_one_line(error)}", where))
         return loaded
 
     def score_one(self, index: int, pair, sample, shared_seconds: float = 0.0) -> dict[str, Any]:
         """Score and record one clip; `sample` is its ScoringSample or the StfbenchError loading it raised."""
+        from stfbench.errors import MetricError
+        from stfbench.runner.lock import raise_if_output_failure
+
         started = time.perf_counter()
         record: dict[str, Any] = {"clip_id": pair.key, "index": index, "pred": _str(pair.pred), "gt": _str(pair.gt)}
         saved = [copy.deepcopy(m.state_dict()) for m in self.metrics]
@@ -320,9 +325,10 @@ class ScoreRun:
             values = self._values(sample)
             frames = len(sample.pred_crops)
             record.update(status="ok", reason=None, metrics=values, frames=frames)
-        except Exception as error:  # a metric crash on one clip is that clip's status
+        except Exception as error:  # a metric crash on one clip is that clip's status (a full disk stops the batch)
+            raise_if_output_failure(error, self.store.root)
             if not isinstance(error, StfbenchError):
-                error = ScoringError(f"{type(error).__name__}: {_one_line(error)}", pair.pred)
+                error = MetricError(f"{type(error).__name__}: {_one_line(error)}", pair.pred)
             record.update(status=error.status, reason=_one_line(error), metrics={})
             for metric, state in zip(self.metrics, saved, strict=True):  # leave no partial statistics
                 _reset(metric, state)
@@ -399,12 +405,6 @@ class MissingOutputError(StfbenchError):
     """A ground-truth clip has no generated counterpart."""
 
     status = "missing-output"
-
-
-class ScoringError(StfbenchError):
-    """A metric crashed on one clip (recorded with the exception's type and message)."""
-
-    status = "metric-error"
 
 
 #: The settings a `--resume` must match (written when a score run starts).
