@@ -426,8 +426,18 @@ def test_disk_full_while_keeping_videos_leaves_no_partial_and_resume_checks_sett
     assert len(RunStore(tmp_path / "run").read_records()) == 2
     with pytest.raises(StfbenchError, match=r"cannot resume: keep_videos differs .* \(True vs False\)"):
         _run(tmp_path / "run", resume=True)
-    resumed = _run(tmp_path / "run", resume=True, keep_videos=True)
+    with pytest.raises(StfbenchError, match=r"cannot resume: clip_ids_sha256 differs"):  # e.g. another --list-file
+        _run(tmp_path / "run", resume=True, keep_videos=True, clips=FakeClips(count=7))
+    killed = tmp_path / "run" / "videos" / "spk0" / ".clip02.4242.partial.mp4"  # left by a killed process
+    killed.write_bytes(b"\0" * 100)
+    resumed = _run(tmp_path / "run", resume=True, keep_videos=True, label="renamed")
     assert _records(resumed) == _records(_run(tmp_path / "reference", keep_videos=True))
+    assert not killed.exists()
+    (change,) = RunStore(resumed).read_manifest()["resume_changes"]  # what the first part ran with is kept
+    assert change["setting"] == "model" and (change["before"]["label"], change["after"]["label"]) == (
+        "noisy",
+        "renamed",
+    )
 
     (tmp_path / "file").write_text("x")
     for out in (tmp_path / "file", tmp_path / "file" / "sub"):
@@ -444,6 +454,10 @@ def test_disk_full_while_keeping_videos_leaves_no_partial_and_resume_checks_sett
     assert _score(*args, "--metrics", "psnr").exit_code == 0
     result = _score(*args, "--metrics", "psnr", "--trim", "--resume")
     assert "cannot resume: trim differs" in str(result.exception)
+    assert _score(*args, "--metrics", "psnr", "--resume", "--device", "cpu").exit_code == 0
+    starts = RunStore(tmp_path / "s").read_summary()["provenance"]["starts"]  # each part's device is kept
+    assert [start["device"] for start in starts] == ["cpu", "cpu"] and starts[0]["time"] <= starts[1]["time"]
+    assert json.loads((tmp_path / "s" / "settings.json").read_text())["starts"] == starts
 
 
 # 9 ---------------------------------------------------------------- progress under frequent kills

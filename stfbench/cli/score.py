@@ -10,7 +10,8 @@ Output folder (`--out`):
                   "metrics": {key: {"mean", "ci95", "n", ...}}, "counts": {key: {"total", "clips", "n",
                   "description"}} (diagnostic counters such as lmd_frames_no_face), "metric_settings", "provenance"}
     state.json     metric statistics after the last recorded clip (for --resume)
-    settings.json what --resume must match: pred, gt, audio, pairing, metrics and their settings, trim, resample
+    settings.json what --resume must match: pred, gt, audio, pairing, metrics and their settings, trim, resample;
+                  "starts": time, command and device of each start (recorded, not matched; also in the summary)
     .lock         held (OS file lock) while a process writes the folder; a second one is refused
 Exit status: 0; 2 for a user error (one line); 3 when no clip was scored, pairing failed for every clip, or
 (with --strict) any clip failed.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -217,8 +219,10 @@ class ScoreRun:
                 (Path(out) / name).unlink(missing_ok=True)
             self.store.clear_state()
         settings_file = Path(out) / SETTINGS
+        self.settings, self.starts = settings, []
         if resume and settings_file.exists():
             previous = read_json(settings_file)
+            self.starts = previous.pop(STARTS, [])
             for key in sorted(set(previous) | set(settings)):
                 if _jsonable(previous.get(key)) != _jsonable(settings.get(key)):
                     raise StfbenchError(
@@ -227,7 +231,7 @@ class ScoreRun:
                         out,
                     )
         self.done = self._restore() if resume else set()
-        write_json(settings_file, _jsonable(settings))
+        write_json(settings_file, _jsonable({**settings, STARTS: self.starts}))
 
     def _restore(self) -> set[str]:
         """Load the saved statistics; re-append the one record a crash may have lost after the state save.
@@ -256,9 +260,14 @@ class ScoreRun:
 
     def run(self) -> dict[str, Any]:
         """Score every clip not yet recorded, then write the summary; releases the folder's lock."""
+        from stfbench.provenance import now_iso
         from stfbench.runner.lock import OutputError
+        from stfbench.runner.store import write_json
 
-        try:
+        try:  # each start (its device may differ from an earlier part's) is recorded
+            start = {"time": now_iso(), "command": sys.argv, "device": self.provenance.get("device")}
+            self.starts = [*self.starts, start]
+            write_json(self.store.root / SETTINGS, _jsonable({**self.settings, STARTS: self.starts}))
             self._score_all()
             return self.finish()
         except OSError as error:
@@ -396,7 +405,11 @@ class ScoreRun:
             summary[name] = None
             summary["metric_names"][name] = f"{name} (n/a: weights missing)"
         summary["metric_settings"] = {m.name: m.settings() for m in self.metrics}
-        summary["provenance"] = {**provenance.base_provenance(self.provenance.get("device")), **self.provenance}
+        summary["provenance"] = {
+            **provenance.base_provenance(self.provenance.get("device")),
+            **self.provenance,
+            STARTS: self.starts,
+        }
         self.store.write_summary(_jsonable(summary))
         return summary
 
@@ -407,8 +420,10 @@ class MissingOutputError(StfbenchError):
     status = "missing-output"
 
 
-#: The settings a `--resume` must match (written when a score run starts).
+#: The settings a `--resume` must match (written when a score run starts), and
+#: under `STARTS` each start's time, command and device (recorded, not matched).
 SETTINGS = "settings.json"
+STARTS = "starts"
 
 
 def _one_line(error: BaseException) -> str:

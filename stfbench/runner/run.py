@@ -28,6 +28,7 @@ from stfbench.adapters.registry import load_adapter
 from stfbench.console import Progress, make_console
 from stfbench.device import resolve_device
 from stfbench.errors import DecodeError, MetricError, ModelError, StfbenchError
+from stfbench.hashing import sha256_json
 from stfbench.metrics.base import ScoringSample
 from stfbench.provenance import base_provenance, now_iso
 from stfbench.runner.clips import ProtocolClips
@@ -40,7 +41,18 @@ from stfbench.runner.summary import summarize
 #: builds the metric objects: (names, settings, device, trust_unverified) → list of Metric.
 MetricsFactory = Callable[[Sequence[str], dict[str, Any], torch.device, bool], list]
 #: Manifest fields that must match for `--resume` to continue a run.
-RESUME_KEYS = ("protocol", "model_identity", "metric_names", "metric_weights", "seed", "shard", "keep_videos")
+RESUME_KEYS = (
+    "protocol",
+    "model_identity",
+    "metric_names",
+    "metric_weights",
+    "seed",
+    "shard",
+    "keep_videos",
+    "clip_ids_sha256",
+)
+#: Manifest fields a resume may change; each change is kept in `resume_changes` (what earlier parts ran with).
+RECORDED_KEYS = ("command", "device", "model", "stfbench_version", "git_commit", "libraries", "python", "platform")
 
 
 def default_metrics_factory(names: Sequence[str], settings: dict[str, Any], device: torch.device, trust: bool) -> list:
@@ -120,10 +132,12 @@ def run_benchmark(
         try:
             if config.overwrite:
                 _clear_run(store)
-            manifest = _manifest(config, protocol, adapter, metrics, metric_names, len(indexed), device, previous)
+            clip_ids = [item.item_id for _, item in indexed]
+            manifest = _manifest(config, protocol, adapter, metrics, metric_names, clip_ids, device, previous)
             manifest["build_settings"] = _jsonable(metric_settings)
             manifest["unavailable_metrics"] = unavailable
-            done_ids = _restore(store, metrics, [item.item_id for _, item in indexed]) if previous else set()
+            done_ids = _restore(store, metrics, clip_ids) if previous else set()
+            _remove_partial_videos(store.root)
             store.write_manifest(manifest)
             todo = [(i, item) for i, item in indexed if item.item_id not in done_ids]
             _score_all(config, _ClipScorer(protocol, config, adapter, metrics, clips, all_ids, items, store), todo,
@@ -417,7 +431,15 @@ def _clear_run(store: RunStore) -> None:
     store.clear_state()
 
 
-def _manifest(config, protocol, adapter, metrics, metric_names, n_expected, device, previous) -> dict[str, Any]:
+def _remove_partial_videos(root: Path) -> None:
+    """Delete the temporary files of `--keep-videos` writes a killed process left (the folder is locked)."""
+    videos = root / "videos"
+    if videos.is_dir():
+        for partial in videos.rglob(".*.partial.*"):
+            partial.unlink(missing_ok=True)
+
+
+def _manifest(config, protocol, adapter, metrics, metric_names, clip_ids, device, previous) -> dict[str, Any]:
     provenance = adapter.provenance()
     manifest = base_provenance(device=str(device), seed=config.seed)
     manifest.update(
@@ -436,7 +458,8 @@ def _manifest(config, protocol, adapter, metrics, metric_names, n_expected, devi
         metric_settings={m.name: _jsonable(m.settings()) for m in metrics},
         metric_weights={m.name: weight_hashes(m.settings()) for m in metrics},
         shard=list(config.shard) if config.shard else None,
-        n_expected=n_expected,
+        n_expected=len(clip_ids),
+        clip_ids_sha256=sha256_json(clip_ids),
         keep_videos=config.keep_videos,
         start_time=manifest.pop("time"),
         end_time=None,
@@ -452,6 +475,12 @@ def _manifest(config, protocol, adapter, metrics, metric_names, n_expected, devi
                 )
         manifest["start_time"] = previous["start_time"]
         manifest["resumed_at"] = [*previous.get("resumed_at", []), now_iso()]
+        changes = [
+            {"at": manifest["resumed_at"][-1], "setting": key, "before": previous.get(key), "after": manifest.get(key)}
+            for key in RECORDED_KEYS
+            if _jsonable(previous.get(key)) != _jsonable(manifest.get(key))
+        ]
+        manifest["resume_changes"] = [*previous.get("resume_changes", []), *_jsonable(changes)]
     return manifest
 
 
