@@ -246,6 +246,8 @@ def test_pairing_rules_are_printed_and_unpaired_or_failed_batches_exit_3(tmp_pat
     result = _score(*args, "--out", str(tmp_path / "folders"))
     assert "paired 2 clips by relative path or name (1 pred-only, 1 gt-only)" in result.output
     assert result.exit_code == 0, result.output  # x scored; y (length mismatch), p, g failed
+    by_id = {r["clip_id"]: r for r in RunStore(tmp_path / "folders").read_records()}
+    assert "4 frames, ground truth has 2 (pass --trim or --pairing images" in by_id["y"]["reason"]
     assert _score(*args, "--out", str(tmp_path / "strict"), "--strict").exit_code == 3
 
     other = tmp_path / "other"

@@ -84,12 +84,12 @@ def score(
     names = parse_metric_names(metrics)
     if pairing == "images" and "lse" in names:
         raise StfbenchError("--pairing images: lse needs video with audio (drop it from --metrics)")
+    if gt is None and set(names) & NEEDS_GT:
+        raise StfbenchError(
+            f"--gt is required for {', '.join(sorted(set(names) & NEEDS_GT))} (only lse works without it)"
+        )
     check_output_dir(out)
     with RunLock(out) as lock:  # a second writer is refused before any heavy setup
-        if gt is None and set(names) & NEEDS_GT:
-            raise StfbenchError(
-                f"--gt is required for {', '.join(sorted(set(names) & NEEDS_GT))} (only lse works without it)"
-            )
         settings = _settings(protocol, lse_variant, lse_weights, lse_precision, lmd_backend, fid_frame_step, gt_stats)
         torch_device = resolve_device(device)
         unavailable = {}
@@ -375,8 +375,9 @@ class ScoreRun:
                 )
             if len(gt_frames) != len(frames):
                 if not self.trim:
+                    hint = " or --pairing images to pair image files by name" if Path(pair.pred).is_dir() else ""
                     raise MismatchError(
-                        f"{len(frames)} frames, ground truth has {len(gt_frames)} (pass --trim)", pair.pred
+                        f"{len(frames)} frames, ground truth has {len(gt_frames)} (pass --trim{hint})", pair.pred
                     )
                 length = min(len(frames), len(gt_frames))
                 frames, gt_frames = frames[:length], gt_frames[:length]
