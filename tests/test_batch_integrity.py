@@ -306,6 +306,13 @@ def test_json_files_are_strict_and_infinite_psnr_is_inf_in_files_and_tables(tmp_
     assert _strict_loads((run_dir / "summary.json").read_text())["metrics"]["psnr"]["mean"] == "inf"
     assert RunStore(run_dir).read_summary()["metrics"]["psnr"]["mean"] == float("inf")
     assert _strict_loads(dumps({"a": float("nan"), "b": [np.float32("-inf"), 1.5]})) == {"a": None, "b": ["-inf", 1.5]}
+    from types import SimpleNamespace
+
+    from stfbench.reference_model.training import Trainer
+
+    trainer = SimpleNamespace(is_main=True, log_path=tmp_path / "train_log.jsonl")  # a diverged training step
+    Trainer.log(trainer, {"step": 3, "loss": float("nan"), "grad_norm": np.float64("inf")})
+    assert _strict_loads(trainer.log_path.read_text()) == {"step": 3, "loss": None, "grad_norm": "inf"}
     board = build_leaderboard([run_dir])
     assert "| ∞ |" in render(board, "markdown") and r"$\infty$" in render(board, "latex", standalone=False)
     _strict_loads(render(board, "json"))
