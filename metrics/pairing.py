@@ -164,10 +164,11 @@ def describe_pairing(pairs: list[ClipPair], pred: str | Path, gt: str | Path | N
     paired = sum(p.pred is not None and p.gt is not None for p in pairs)
     pred_only = sum(p.gt is None for p in pairs)
     gt_only = sum(p.pred is None for p in pairs)
+    plural = "" if paired == 1 else "s"
     if mode == "images":
-        rule = "images by relative path or file name"
+        rule = f"image{plural} by relative path or file name"
     elif is_single_clip(pred) and is_single_clip(gt):
         rule = "clip: --pred and --gt are one clip each"
     else:
-        rule = "clips by relative path or name"
+        rule = f"clip{plural} by relative path or name"
     return f"paired {paired} {rule} ({pred_only} pred-only, {gt_only} gt-only)"

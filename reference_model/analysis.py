@@ -12,7 +12,6 @@ audio window) is computed. Reported:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from stfbench import strict_json
 from stfbench.errors import StfbenchError
 from stfbench.reference_model.data import from_unit_range, to_unit_range
 from stfbench.reference_model.generator import SyncTalkFace
@@ -166,5 +166,5 @@ def plot_slot_mouths(mouths: np.ndarray, path: str | Path, columns: int = 12) ->
 
 
 def write_report(report: MemoryReport, path: str | Path) -> Path:
-    Path(path).write_text(json.dumps(report.to_json(), indent=1) + "\n")
+    Path(path).write_text(strict_json.dumps(report.to_json(), indent=1) + "\n")
     return Path(path)

@@ -28,6 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemaini
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from stfbench import strict_json
 from stfbench.console import Progress
 from stfbench.errors import StfbenchError
 from stfbench.reference_model.checkpoint import atomic_torch_save, load_checkpoint
@@ -211,7 +212,7 @@ class Trainer:
         if not self.is_main:
             return
         with open(self.log_path, "a") as handle:
-            handle.write(json.dumps(record) + "\n")
+            handle.write(strict_json.dumps(record) + "\n")  # a diverged (NaN) loss is written as null
             handle.flush()
             os.fsync(handle.fileno())
 

@@ -72,3 +72,9 @@ class ModelError(StfbenchError):
     """A model adapter failed on a clip."""
 
     status = "model-error"
+
+
+class MetricError(StfbenchError):
+    """A metric crashed on one clip (recorded with the exception's type and message)."""
+
+    status = "metric-error"

@@ -4,6 +4,7 @@ output-folder errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -174,6 +175,56 @@ def test_any_decode_or_metric_crash_is_that_clips_status(tmp_path: Path, monkeyp
         run.run()
     assert RunStore(tmp_path / "stop").read_records() == []
 
+    def disk_full_on_c(self, pair):  # e.g. a decoder's temporary file: the disk, not the clip, failed
+        if pair.key == "c":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return load(self, pair)
+
+    monkeypatch.setattr(score_module.ScoreRun, "_load", disk_full_on_c)
+    result = _score("--pred", str(pred), "--gt", str(gt), "--metrics", "psnr", "--out", str(tmp_path / "full"))
+    assert isinstance(result.exception, StfbenchError) and "cannot write: No space left on device" in str(
+        result.exception
+    )
+    assert [r["clip_id"] for r in RunStore(tmp_path / "full").read_records()] == ["a", "b"]  # kept, c not failed
+
+
+class _Broken(FakeClips):
+    """Loading clip 01 crashes like a decoder bug; clip 03 like a full cache disk while `disk_full`."""
+
+    disk_full = True
+
+    def load(self, clip_id: str):
+        if clip_id == "spk1/clip01":
+            raise ValueError("cannot reshape array")
+        if clip_id == "spk1/clip03" and self.disk_full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().load(clip_id)
+
+
+def test_run_records_decode_and_metric_crashes_per_clip_and_stops_on_a_full_disk(tmp_path, monkeypatch) -> None:
+    from stfbench.metrics.ssim import SSIM
+
+    update = SSIM.update
+
+    def crash_on_02(self, sample):
+        if sample.clip_id == "spk0/clip02":
+            raise FloatingPointError("overflow")
+        return update(self, sample)
+
+    monkeypatch.setattr(SSIM, "update", crash_on_02)
+    clips = _Broken()
+    with pytest.raises(StfbenchError, match=r"run: cannot write: No space left on device"):
+        _run(tmp_path / "run", clips=clips)
+    assert [r["clip_id"] for r in _records(tmp_path / "run")] == ["spk0/clip00", "spk1/clip01", "spk0/clip02"]
+    clips.disk_full = False
+    by_id = {r["clip_id"]: r for r in _records(_run(tmp_path / "run", clips=clips, resume=True))}
+    assert (
+        by_id["spk1/clip01"]["status"] == "decode-error"
+        and "ValueError: cannot reshape" in by_id["spk1/clip01"]["reason"]
+    )
+    assert by_id["spk0/clip02"]["status"] == "metric-error" and "FloatingPointError" in by_id["spk0/clip02"]["reason"]
+    assert by_id["spk1/clip03"]["status"] == "ok" and len(by_id) == 6
+
 
 # 4, 5 ---------------------------------------------------------------- pairing rules and exit status 3
 
@@ -195,6 +246,8 @@ def test_pairing_rules_are_printed_and_unpaired_or_failed_batches_exit_3(tmp_pat
     result = _score(*args, "--out", str(tmp_path / "folders"))
     assert "paired 2 clips by relative path or name (1 pred-only, 1 gt-only)" in result.output
     assert result.exit_code == 0, result.output  # x scored; y (length mismatch), p, g failed
+    by_id = {r["clip_id"]: r for r in RunStore(tmp_path / "folders").read_records()}
+    assert "4 frames, ground truth has 2 (pass --trim or --pairing images" in by_id["y"]["reason"]
     assert _score(*args, "--out", str(tmp_path / "strict"), "--strict").exit_code == 3
 
     other = tmp_path / "other"
@@ -253,6 +306,13 @@ def test_json_files_are_strict_and_infinite_psnr_is_inf_in_files_and_tables(tmp_
     assert _strict_loads((run_dir / "summary.json").read_text())["metrics"]["psnr"]["mean"] == "inf"
     assert RunStore(run_dir).read_summary()["metrics"]["psnr"]["mean"] == float("inf")
     assert _strict_loads(dumps({"a": float("nan"), "b": [np.float32("-inf"), 1.5]})) == {"a": None, "b": ["-inf", 1.5]}
+    from types import SimpleNamespace
+
+    from stfbench.reference_model.training import Trainer
+
+    trainer = SimpleNamespace(is_main=True, log_path=tmp_path / "train_log.jsonl")  # a diverged training step
+    Trainer.log(trainer, {"step": 3, "loss": float("nan"), "grad_norm": np.float64("inf")})
+    assert _strict_loads(trainer.log_path.read_text()) == {"step": 3, "loss": None, "grad_norm": "inf"}
     board = build_leaderboard([run_dir])
     assert "| ∞ |" in render(board, "markdown") and r"$\infty$" in render(board, "latex", standalone=False)
     _strict_loads(render(board, "json"))
@@ -277,13 +337,52 @@ def _late_audio(path: Path, start_seconds: float, rate: int = 16000) -> Path:
     return path
 
 
+def _video_with_audio(path: Path, video_start: float, audio_start: float, rate: int = 16000) -> Path:
+    """4 frames of 16x16 (lossless) from `video_start` s and 3 × 1024 non-zero samples from `audio_start` s."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("ffv1", rate=25)
+        video.width = video.height = 16
+        video.pix_fmt = "bgr0"
+        audio = container.add_stream("flac", rate=rate)
+        audio.layout = "mono"
+        for k in range(4):
+            frame = av.VideoFrame.from_ndarray(np.full((16, 16, 3), 9 * k, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = round(video_start * 25) + k, Fraction(1, 25)
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        for k in range(3):
+            frame = av.AudioFrame.from_ndarray(np.full((1, 1024), 1000, np.int16), format="s16", layout="mono")
+            frame.sample_rate, frame.time_base = rate, Fraction(1, rate)
+            frame.pts = round(audio_start * rate) + k * 1024
+            container.mux(audio.encode(frame))
+        container.mux(audio.encode(None))
+    return path
+
+
 def test_late_audio_symlinks_and_decoded_size_are_bounded_per_clip(tmp_path: Path, monkeypatch) -> None:
     import resource
+
+    from stfbench.media import video
 
     assert len(read_audio(_late_audio(tmp_path / "late1.mkv", 1.0))) >= 16000  # a small offset is kept
     with pytest.raises(DecodeError, match=r"late\.mkv: audio starts 100000 s into the file"):
         read_audio(_late_audio(tmp_path / "late.mkv", 1e5))
+    with pytest.raises(DecodeError, match=r"av\.mkv: audio starts 100000 s after the video starts"):
+        read_clip(_video_with_audio(tmp_path / "av.mkv", 0.0, 1e5))
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 4e6  # KiB: no 6 GB of padding
+    for start, lag in ((0.0, 0.0), (0.0, 1.0), (1e5, 0.0), (1e5, 1.0)):  # audio aligned to the video's start
+        clip = read_clip(_video_with_audio(tmp_path / f"v{start:g}-{lag:g}.mkv", start, start + lag))
+        assert len(clip.frames) == 4 and len(clip.audio) == round(lag * 16000) + 3072
+        assert np.flatnonzero(clip.audio)[0] == round(lag * 16000)
+
+    probe = video.probe_video  # a header that understates the frame count: every frame is still decoded
+    monkeypatch.setattr(video, "probe_video", lambda path: dataclasses.replace(probe(path), num_frames=2))
+    frames = read_clip(tmp_path / "v0-0.mkv", require_audio=False).frames
+    assert frames.shape == (4, 16, 16, 3) and [f[0, 0, 0] for f in frames] == [0, 9, 18, 27]
+    monkeypatch.setenv("STFBENCH_MAX_DECODED_PIXELS", str(3 * 16 * 16))
+    with pytest.raises(StfbenchError, match=r"decodes to at least 4 frames of 16x16"):
+        read_clip(tmp_path / "v0-0.mkv", require_audio=False)
+    monkeypatch.undo()
 
     pred = tmp_path / "pred"
     write_clip(pred / "good.mkv", _frames(1, 4, 16), None)
@@ -336,8 +435,18 @@ def test_disk_full_while_keeping_videos_leaves_no_partial_and_resume_checks_sett
     assert len(RunStore(tmp_path / "run").read_records()) == 2
     with pytest.raises(StfbenchError, match=r"cannot resume: keep_videos differs .* \(True vs False\)"):
         _run(tmp_path / "run", resume=True)
-    resumed = _run(tmp_path / "run", resume=True, keep_videos=True)
+    with pytest.raises(StfbenchError, match=r"cannot resume: clip_ids_sha256 differs"):  # e.g. another --list-file
+        _run(tmp_path / "run", resume=True, keep_videos=True, clips=FakeClips(count=7))
+    killed = tmp_path / "run" / "videos" / "spk0" / ".clip02.4242.partial.mp4"  # left by a killed process
+    killed.write_bytes(b"\0" * 100)
+    resumed = _run(tmp_path / "run", resume=True, keep_videos=True, label="renamed")
     assert _records(resumed) == _records(_run(tmp_path / "reference", keep_videos=True))
+    assert not killed.exists()
+    (change,) = RunStore(resumed).read_manifest()["resume_changes"]  # what the first part ran with is kept
+    assert change["setting"] == "model" and (change["before"]["label"], change["after"]["label"]) == (
+        "noisy",
+        "renamed",
+    )
 
     (tmp_path / "file").write_text("x")
     for out in (tmp_path / "file", tmp_path / "file" / "sub"):
@@ -354,6 +463,10 @@ def test_disk_full_while_keeping_videos_leaves_no_partial_and_resume_checks_sett
     assert _score(*args, "--metrics", "psnr").exit_code == 0
     result = _score(*args, "--metrics", "psnr", "--trim", "--resume")
     assert "cannot resume: trim differs" in str(result.exception)
+    assert _score(*args, "--metrics", "psnr", "--resume", "--device", "cpu").exit_code == 0
+    starts = RunStore(tmp_path / "s").read_summary()["provenance"]["starts"]  # each part's device is kept
+    assert [start["device"] for start in starts] == ["cpu", "cpu"] and starts[0]["time"] <= starts[1]["time"]
+    assert json.loads((tmp_path / "s" / "settings.json").read_text())["starts"] == starts
 
 
 # 9 ---------------------------------------------------------------- progress under frequent kills

@@ -64,7 +64,7 @@ def show_command(
 
     protocol = load_protocol(name)
     if as_json:
-        typer.echo(json.dumps({**protocol.to_dict(), "hash": protocol.hash}, indent=2, sort_keys=True))
+        typer.echo(json.dumps({**protocol.to_dict(), "hash": protocol.hash}, indent=2, sort_keys=True, allow_nan=False))
         return
     console = make_console()
     console.print(f"[bold]{escape(protocol.id)}[/] v{protocol.version} — {escape(protocol.description)}")

@@ -10,7 +10,8 @@ Output folder (`--out`):
                   "metrics": {key: {"mean", "ci95", "n", ...}}, "counts": {key: {"total", "clips", "n",
                   "description"}} (diagnostic counters such as lmd_frames_no_face), "metric_settings", "provenance"}
     state.json     metric statistics after the last recorded clip (for --resume)
-    settings.json what --resume must match: pred, gt, audio, pairing, metrics and their settings, trim, resample
+    settings.json what --resume must match: pred, gt, audio, pairing, metrics and their settings, trim, resample;
+                  "starts": time, command and device of each start (recorded, not matched; also in the summary)
     .lock         held (OS file lock) while a process writes the folder; a second one is refused
 Exit status: 0; 2 for a user error (one line); 3 when no clip was scored, pairing failed for every clip, or
 (with --strict) any clip failed.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -82,12 +84,12 @@ def score(
     names = parse_metric_names(metrics)
     if pairing == "images" and "lse" in names:
         raise StfbenchError("--pairing images: lse needs video with audio (drop it from --metrics)")
+    if gt is None and set(names) & NEEDS_GT:
+        raise StfbenchError(
+            f"--gt is required for {', '.join(sorted(set(names) & NEEDS_GT))} (only lse works without it)"
+        )
     check_output_dir(out)
     with RunLock(out) as lock:  # a second writer is refused before any heavy setup
-        if gt is None and set(names) & NEEDS_GT:
-            raise StfbenchError(
-                f"--gt is required for {', '.join(sorted(set(names) & NEEDS_GT))} (only lse works without it)"
-            )
         settings = _settings(protocol, lse_variant, lse_weights, lse_precision, lmd_backend, fid_frame_step, gt_stats)
         torch_device = resolve_device(device)
         unavailable = {}
@@ -217,8 +219,10 @@ class ScoreRun:
                 (Path(out) / name).unlink(missing_ok=True)
             self.store.clear_state()
         settings_file = Path(out) / SETTINGS
+        self.settings, self.starts = settings, []
         if resume and settings_file.exists():
             previous = read_json(settings_file)
+            self.starts = previous.pop(STARTS, [])
             for key in sorted(set(previous) | set(settings)):
                 if _jsonable(previous.get(key)) != _jsonable(settings.get(key)):
                     raise StfbenchError(
@@ -227,7 +231,7 @@ class ScoreRun:
                         out,
                     )
         self.done = self._restore() if resume else set()
-        write_json(settings_file, _jsonable(settings))
+        write_json(settings_file, _jsonable({**settings, STARTS: self.starts}))
 
     def _restore(self) -> set[str]:
         """Load the saved statistics; re-append the one record a crash may have lost after the state save.
@@ -256,9 +260,14 @@ class ScoreRun:
 
     def run(self) -> dict[str, Any]:
         """Score every clip not yet recorded, then write the summary; releases the folder's lock."""
+        from stfbench.provenance import now_iso
         from stfbench.runner.lock import OutputError
+        from stfbench.runner.store import write_json
 
-        try:
+        try:  # each start (its device may differ from an earlier part's) is recorded
+            start = {"time": now_iso(), "command": sys.argv, "device": self.provenance.get("device")}
+            self.starts = [*self.starts, start]
+            write_json(self.store.root / SETTINGS, _jsonable({**self.settings, STARTS: self.starts}))
             self._score_all()
             return self.finish()
         except OSError as error:
@@ -297,6 +306,7 @@ class ScoreRun:
     def _load_group(self, group: list) -> list:
         """Each pair's ScoringSample, or the StfbenchError that is its status (any decode crash becomes one)."""
         from stfbench.errors import DecodeError
+        from stfbench.runner.lock import raise_if_output_failure
 
         loaded: list = []
         for _, pair in group:
@@ -304,13 +314,17 @@ class ScoreRun:
                 loaded.append(self._load(pair))
             except StfbenchError as error:
                 loaded.append(error)
-            except Exception as error:  # a decoder crash on one clip must not stop the batch
+            except Exception as error:  # a decoder crash on one clip must not stop the batch (a full disk does)
+                raise_if_output_failure(error, self.store.root)
                 where = pair.pred if pair.pred is not None else pair.gt
                 loaded.append(DecodeError(f"{type(error).__name__}: {_one_line(error)}", where))
         return loaded
 
     def score_one(self, index: int, pair, sample, shared_seconds: float = 0.0) -> dict[str, Any]:
         """Score and record one clip; `sample` is its ScoringSample or the StfbenchError loading it raised."""
+        from stfbench.errors import MetricError
+        from stfbench.runner.lock import raise_if_output_failure
+
         started = time.perf_counter()
         record: dict[str, Any] = {"clip_id": pair.key, "index": index, "pred": _str(pair.pred), "gt": _str(pair.gt)}
         saved = [copy.deepcopy(m.state_dict()) for m in self.metrics]
@@ -320,9 +334,10 @@ class ScoreRun:
             values = self._values(sample)
             frames = len(sample.pred_crops)
             record.update(status="ok", reason=None, metrics=values, frames=frames)
-        except Exception as error:  # a metric crash on one clip is that clip's status
+        except Exception as error:  # a metric crash on one clip is that clip's status (a full disk stops the batch)
+            raise_if_output_failure(error, self.store.root)
             if not isinstance(error, StfbenchError):
-                error = ScoringError(f"{type(error).__name__}: {_one_line(error)}", pair.pred)
+                error = MetricError(f"{type(error).__name__}: {_one_line(error)}", pair.pred)
             record.update(status=error.status, reason=_one_line(error), metrics={})
             for metric, state in zip(self.metrics, saved, strict=True):  # leave no partial statistics
                 _reset(metric, state)
@@ -360,8 +375,9 @@ class ScoreRun:
                 )
             if len(gt_frames) != len(frames):
                 if not self.trim:
+                    hint = " or --pairing images to pair image files by name" if Path(pair.pred).is_dir() else ""
                     raise MismatchError(
-                        f"{len(frames)} frames, ground truth has {len(gt_frames)} (pass --trim)", pair.pred
+                        f"{len(frames)} frames, ground truth has {len(gt_frames)} (pass --trim{hint})", pair.pred
                     )
                 length = min(len(frames), len(gt_frames))
                 frames, gt_frames = frames[:length], gt_frames[:length]
@@ -390,7 +406,11 @@ class ScoreRun:
             summary[name] = None
             summary["metric_names"][name] = f"{name} (n/a: weights missing)"
         summary["metric_settings"] = {m.name: m.settings() for m in self.metrics}
-        summary["provenance"] = {**provenance.base_provenance(self.provenance.get("device")), **self.provenance}
+        summary["provenance"] = {
+            **provenance.base_provenance(self.provenance.get("device")),
+            **self.provenance,
+            STARTS: self.starts,
+        }
         self.store.write_summary(_jsonable(summary))
         return summary
 
@@ -401,14 +421,10 @@ class MissingOutputError(StfbenchError):
     status = "missing-output"
 
 
-class ScoringError(StfbenchError):
-    """A metric crashed on one clip (recorded with the exception's type and message)."""
-
-    status = "metric-error"
-
-
-#: The settings a `--resume` must match (written when a score run starts).
+#: The settings a `--resume` must match (written when a score run starts), and
+#: under `STARTS` each start's time, command and device (recorded, not matched).
 SETTINGS = "settings.json"
+STARTS = "starts"
 
 
 def _one_line(error: BaseException) -> str:

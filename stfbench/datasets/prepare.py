@@ -84,7 +84,7 @@ class PreparedClip:
                 mel=self.mel,
                 mfcc=self.mfcc,
                 detected=self.detected,
-                meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
+                meta=np.frombuffer(json.dumps(meta, allow_nan=False).encode(), np.uint8),
             )
         tmp.replace(path)
 
@@ -300,7 +300,7 @@ def _recorded_error(error_path: Path) -> errors.StfbenchError:
 
 def _write_json(path: Path, content: Any) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    tmp.write_text(json.dumps(content, indent=1, sort_keys=True))
+    tmp.write_text(json.dumps(content, indent=1, sort_keys=True, allow_nan=False))
     tmp.replace(path)
 
 

@@ -3,8 +3,9 @@
 Rate policy: a file whose native sample rate differs from the requested one is an error unless
 `resample=True` (never resampled silently). Channel down-mixing to mono is always done.
 
-A stream that starts late keeps its offset (zero padding in front), up to `MAX_START_SECONDS`; a later
-start is a decode error for the clip (a corrupt or hostile timestamp would otherwise allocate gigabytes).
+Audio is aligned to the file's video: a stream that starts after the video stream (or, in an audio-only
+file, after time 0) keeps that offset as zero padding in front, up to `MAX_START_SECONDS`; a later start is
+a decode error for the clip (a corrupt or hostile timestamp would otherwise allocate gigabytes of padding).
 """
 
 from __future__ import annotations
@@ -47,15 +48,17 @@ def read_audio(path: str | Path, sample_rate: int = 16000, resample: bool = Fals
             )
         resampler = av.AudioResampler(format="fltp", layout="mono", rate=sample_rate)
         chunks: list[np.ndarray] = []
-        first_pts_seconds: float | None = None
+        offset: float | None = None  # seconds from the video's start (or the file's) to the first sample
+        video_start = _start_seconds(container.streams.video[0]) if container.streams.video else 0.0
         try:
             for frame in container.decode(stream):
-                if first_pts_seconds is None and frame.pts is not None and frame.time_base is not None:
-                    first_pts_seconds = float(frame.pts * frame.time_base)
-                    if first_pts_seconds > MAX_START_SECONDS:
+                if offset is None and frame.pts is not None and frame.time_base is not None:
+                    offset = float(frame.pts * frame.time_base) - video_start
+                    if offset > MAX_START_SECONDS:
+                        since = "after the video starts" if container.streams.video else "into the file"
                         raise DecodeError(
-                            f"audio starts {first_pts_seconds:.6g} s into the file (more than "
-                            f"{MAX_START_SECONDS:g} s allowed): corrupt timestamps or a mismatched track",
+                            f"audio starts {offset:.6g} s {since} (more than {MAX_START_SECONDS:g} s "
+                            "allowed): corrupt timestamps or a mismatched track",
                             path,
                         )
                 for out in resampler.resample(frame):
@@ -66,14 +69,20 @@ def read_audio(path: str | Path, sample_rate: int = 16000, resample: bool = Fals
             raise DecodeError(f"corrupt audio stream ({_reason(error)})", path) from None
         samples = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
         expected = _expected_samples(stream, container, sample_rate)
-    # Streams that start late (positive first pts) keep their offset relative to the video.
-    if first_pts_seconds and first_pts_seconds > 0:
-        samples = np.concatenate([np.zeros(round(first_pts_seconds * sample_rate), np.float32), samples])
-    if expected is not None and 0 < expected < len(samples):
+    if expected is not None and 0 < expected < len(samples):  # the stream's own length, before padding
         samples = samples[:expected]
+    if offset and offset > 0:  # a stream that starts late keeps its offset relative to the video
+        samples = np.concatenate([np.zeros(round(offset * sample_rate), np.float32), samples])
     if samples.size == 0:
         raise NoAudioError("audio track is empty", path)
     return samples
+
+
+def _start_seconds(stream) -> float:
+    """A stream's declared start time in seconds (0 when it does not say)."""
+    if stream.start_time is None or stream.time_base is None:
+        return 0.0
+    return float(stream.start_time * stream.time_base)
 
 
 def _expected_samples(stream: av.audio.stream.AudioStream, container, sample_rate: int) -> int | None:

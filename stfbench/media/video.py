@@ -112,13 +112,15 @@ def probe_video(path: str | Path) -> VideoInfo:
 
 def _stream_seconds(stream) -> float | None:
     """A stream's own duration: its header, else Matroska's per-stream DURATION tag (MKV streams carry
-    no frame count or duration of their own); None when the stream does not say."""
+    no frame count or duration of their own; the tag is the stream's end time, so its start is subtracted);
+    None when the stream does not say."""
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     tag = stream.metadata.get("DURATION") or stream.metadata.get("duration") or ""
     if re.fullmatch(r"\d+:\d{2}:\d{2}(\.\d+)?", tag):
         hours, minutes, seconds = tag.split(":")
-        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        start = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+        return max(0.0, int(hours) * 3600 + int(minutes) * 60 + float(seconds) - start)
     return None
 
 
@@ -293,18 +295,29 @@ def _read_video_frames(path: Path) -> tuple[np.ndarray, float]:
     info = probe_video(path)
     declared = info.num_frames
     _check_size(declared, info.height, info.width, path, "declares")
-    frames, limit = [], max_decoded_pixels()
-    for frame in iter_video_frames(path):  # a header may understate the frame count
-        frames.append(frame)
-        if len(frames) * frame.shape[0] * frame.shape[1] > limit:
-            _check_size(len(frames), frame.shape[0], frame.shape[1], path, "decodes to at least")
-    if not frames:
+    buffer: np.ndarray | None = None  # allocated once for the declared count: decoding never holds two copies
+    extra: list[np.ndarray] = []  # frames beyond the declared count (a header may understate it)
+    count = 0
+    for frame in iter_video_frames(path):
+        if buffer is None:  # the frames' real size may differ from the header's
+            _check_size(declared, frame.shape[0], frame.shape[1], path, "declares")
+            buffer = np.empty((max(declared, 1), *frame.shape), np.uint8)
+        if frame.shape != buffer.shape[1:]:
+            raise DecodeError(f"frame size changes from {buffer.shape[2]}x{buffer.shape[1]} at frame {count}", path)
+        count += 1
+        if count <= len(buffer):
+            buffer[count - 1] = frame
+        else:
+            _check_size(count, frame.shape[0], frame.shape[1], path, "decodes to at least")
+            extra.append(frame)
+    if buffer is None:
         raise DecodeError("video has no decodable frames", path)
     # A truncated file decodes without an error but yields fewer frames than its header declares
     # (one frame of slack for duration rounding).
-    if declared and len(frames) < declared - 1:
-        raise DecodeError(f"truncated or corrupt: decoded {len(frames)} of {declared} frames", path)
-    return np.stack(frames), info.fps
+    if declared and count < declared - 1:
+        raise DecodeError(f"truncated or corrupt: decoded {count} of {declared} frames", path)
+    frames = np.concatenate([buffer, np.stack(extra)]) if extra else buffer[:count]
+    return frames, info.fps
 
 
 def _natural_key(name: str) -> list:

@@ -9,6 +9,7 @@ or models are loaded) when the output folder cannot be written.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections import Counter
@@ -20,6 +21,9 @@ from typing import Any
 from stfbench.errors import StfbenchError
 
 LOCK_NAME = ".lock"
+#: OS errors that mean the disk failed, not the clip (full, over quota, read-only): they stop a batch, never
+#: become a clip's status (a resume would then skip that clip instead of redoing it).
+OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 
 class OutputError(StfbenchError):
@@ -34,6 +38,15 @@ class OutputError(StfbenchError):
         """One line naming the path (the error's file name, else `fallback`) and the OS reason."""
         reason = error.strerror or type(error).__name__
         return cls(f"cannot write: {reason}", error.filename or fallback)
+
+
+def raise_if_output_failure(error: BaseException, fallback: str | Path) -> None:
+    """Raise `OutputError` when `error` (or its cause) is an OS error of `OUTPUT_ERRNOS`; else return."""
+    for candidate in (error, error.__cause__):
+        if isinstance(candidate, OutputError):
+            raise candidate
+        if isinstance(candidate, OSError) and candidate.errno in OUTPUT_ERRNOS:
+            raise OutputError.from_os(candidate, fallback) from error
 
 
 class RunLock:

@@ -14,6 +14,7 @@ from typing import Any
 
 from stfbench.device import resolve_device
 from stfbench.errors import StfbenchError
+from stfbench.hashing import sha256_json
 from stfbench.provenance import now_iso
 from stfbench.runner.config import shard_dir_name
 from stfbench.runner.lock import RunLock, check_records
@@ -86,6 +87,7 @@ def merge_shards(
             shard=None,
             merged_from=[store.root.name for store in shards],
             n_expected=sum(m["n_expected"] for m in manifests),
+            clip_ids_sha256=sha256_json(ids),  # protocol order, as an unsharded run's
             start_time=min(m["start_time"] for m in manifests),
             merged_at=now_iso(),
         )

@@ -27,12 +27,13 @@ from stfbench.adapters.cropping import paste_crops
 from stfbench.adapters.registry import load_adapter
 from stfbench.console import Progress, make_console
 from stfbench.device import resolve_device
-from stfbench.errors import ModelError, StfbenchError
+from stfbench.errors import DecodeError, MetricError, ModelError, StfbenchError
+from stfbench.hashing import sha256_json
 from stfbench.metrics.base import ScoringSample
 from stfbench.provenance import base_provenance, now_iso
 from stfbench.runner.clips import ProtocolClips
 from stfbench.runner.config import RunConfig
-from stfbench.runner.lock import OutputError, RunLock, check_output_dir, check_records
+from stfbench.runner.lock import OutputError, RunLock, check_output_dir, check_records, raise_if_output_failure
 from stfbench.runner.requests import build_request, clip_seed, paired_mask
 from stfbench.runner.store import RunStore
 from stfbench.runner.summary import summarize
@@ -40,7 +41,18 @@ from stfbench.runner.summary import summarize
 #: builds the metric objects: (names, settings, device, trust_unverified) → list of Metric.
 MetricsFactory = Callable[[Sequence[str], dict[str, Any], torch.device, bool], list]
 #: Manifest fields that must match for `--resume` to continue a run.
-RESUME_KEYS = ("protocol", "model_identity", "metric_names", "metric_weights", "seed", "shard", "keep_videos")
+RESUME_KEYS = (
+    "protocol",
+    "model_identity",
+    "metric_names",
+    "metric_weights",
+    "seed",
+    "shard",
+    "keep_videos",
+    "clip_ids_sha256",
+)
+#: Manifest fields a resume may change; each change is kept in `resume_changes` (what earlier parts ran with).
+RECORDED_KEYS = ("command", "device", "model", "stfbench_version", "git_commit", "libraries", "python", "platform")
 
 
 def default_metrics_factory(names: Sequence[str], settings: dict[str, Any], device: torch.device, trust: bool) -> list:
@@ -120,10 +132,12 @@ def run_benchmark(
         try:
             if config.overwrite:
                 _clear_run(store)
-            manifest = _manifest(config, protocol, adapter, metrics, metric_names, len(indexed), device, previous)
+            clip_ids = [item.item_id for _, item in indexed]
+            manifest = _manifest(config, protocol, adapter, metrics, metric_names, clip_ids, device, previous)
             manifest["build_settings"] = _jsonable(metric_settings)
             manifest["unavailable_metrics"] = unavailable
-            done_ids = _restore(store, metrics, [item.item_id for _, item in indexed]) if previous else set()
+            done_ids = _restore(store, metrics, clip_ids) if previous else set()
+            _remove_partial_videos(store.root)
             store.write_manifest(manifest)
             todo = [(i, item) for i, item in indexed if item.item_id not in done_ids]
             _score_all(config, _ClipScorer(protocol, config, adapter, metrics, clips, all_ids, items, store), todo,
@@ -216,9 +230,8 @@ class _ClipScorer:
             started = time.perf_counter()
             try:
                 outcome: ScoringSample | Exception = self._generate(item)
-            except OutputError:  # the run folder cannot be written: stop, never a clip's status
-                raise
-            except Exception as error:  # recorded with its clip by `score`
+            except Exception as error:  # recorded with its clip by `score`; a full or read-only disk stops the run
+                raise_if_output_failure(error, self.store.root)
                 outcome = error
             generated.append((outcome, time.perf_counter() - started))
         started = time.perf_counter()
@@ -244,13 +257,12 @@ class _ClipScorer:
         try:
             if isinstance(outcome, Exception):
                 raise outcome
-            values: dict[str, float] = {}
-            for metric in self.metrics:
-                values.update({k: float(v) for k, v in metric.update(outcome).items()})
-            record.update(status="ok", reason=None, metrics=values, frames=len(outcome.pred_crops))
+            record.update(status="ok", reason=None, metrics=self._values(outcome), frames=len(outcome.pred_crops))
+        except OutputError:
+            raise
         except StfbenchError as error:
             record.update(status=error.status, reason=_one_line(error), metrics={})
-        except Exception as error:  # an adapter or metric crash on one clip must not stop the run
+        except Exception as error:  # any other crash while generating one clip must not stop the run
             record.update(status=ModelError.status, reason=f"{type(error).__name__}: {_one_line(error)}", metrics={})
         if record["status"] != "ok":
             self._rollback_metrics()
@@ -268,10 +280,33 @@ class _ClipScorer:
             self.last_good_states = [copy.deepcopy(m.state_dict()) for m in self.metrics]
         return record
 
+    def _values(self, sample: ScoringSample) -> dict[str, float]:
+        """Every metric's values for one clip; a metric's crash is the clip's `metric-error`."""
+        values: dict[str, float] = {}
+        for metric in self.metrics:
+            try:
+                values.update({k: float(v) for k, v in metric.update(sample).items()})
+            except StfbenchError:
+                raise
+            except Exception as error:
+                raise_if_output_failure(error, self.store.root)
+                raise MetricError(f"{metric.name}: {type(error).__name__}: {_one_line(error)}") from error
+        return values
+
+    def _load(self, clip_id: str) -> Any:
+        """A prepared clip; any crash while reading it is the clip's `decode-error`."""
+        try:
+            return self.clips.load(clip_id)
+        except StfbenchError:
+            raise
+        except Exception as error:
+            raise_if_output_failure(error, self.store.root)
+            raise DecodeError(f"{type(error).__name__}: {_one_line(error)}", clip_id) from error
+
     def _generate(self, item: Any) -> ScoringSample:
         """The clip generated by the adapter, as the metrics' sample (raises the clip's failure)."""
-        target = self.clips.load(item.video_id)
-        driving = target if item.audio_id == item.video_id else self.clips.load(item.audio_id)
+        target = self._load(item.video_id)
+        driving = target if item.audio_id == item.video_id else self._load(item.audio_id)
         request, frame_index = build_request(self.protocol, item, target, driving.audio, self.extras)
         replacement = self.adapter.driving_audio(request, self._audio_of)
         if replacement is not None:
@@ -304,7 +339,7 @@ class _ClipScorer:
         return sample
 
     def _audio_of(self, item_id: str) -> np.ndarray:
-        return self.clips.load(self.items_by_id[item_id].audio_id).audio
+        return self._load(self.items_by_id[item_id].audio_id).audio
 
     def _paste(self, target: Any, crops: np.ndarray, boxes: np.ndarray, frame_index: np.ndarray) -> np.ndarray:
         source = self.clips.source_frames(target)  # (T_src, H, W, 3)
@@ -396,7 +431,15 @@ def _clear_run(store: RunStore) -> None:
     store.clear_state()
 
 
-def _manifest(config, protocol, adapter, metrics, metric_names, n_expected, device, previous) -> dict[str, Any]:
+def _remove_partial_videos(root: Path) -> None:
+    """Delete the temporary files of `--keep-videos` writes a killed process left (the folder is locked)."""
+    videos = root / "videos"
+    if videos.is_dir():
+        for partial in videos.rglob(".*.partial.*"):
+            partial.unlink(missing_ok=True)
+
+
+def _manifest(config, protocol, adapter, metrics, metric_names, clip_ids, device, previous) -> dict[str, Any]:
     provenance = adapter.provenance()
     manifest = base_provenance(device=str(device), seed=config.seed)
     manifest.update(
@@ -415,7 +458,8 @@ def _manifest(config, protocol, adapter, metrics, metric_names, n_expected, devi
         metric_settings={m.name: _jsonable(m.settings()) for m in metrics},
         metric_weights={m.name: weight_hashes(m.settings()) for m in metrics},
         shard=list(config.shard) if config.shard else None,
-        n_expected=n_expected,
+        n_expected=len(clip_ids),
+        clip_ids_sha256=sha256_json(clip_ids),
         keep_videos=config.keep_videos,
         start_time=manifest.pop("time"),
         end_time=None,
@@ -431,6 +475,12 @@ def _manifest(config, protocol, adapter, metrics, metric_names, n_expected, devi
                 )
         manifest["start_time"] = previous["start_time"]
         manifest["resumed_at"] = [*previous.get("resumed_at", []), now_iso()]
+        changes = [
+            {"at": manifest["resumed_at"][-1], "setting": key, "before": previous.get(key), "after": manifest.get(key)}
+            for key in RECORDED_KEYS
+            if _jsonable(previous.get(key)) != _jsonable(manifest.get(key))
+        ]
+        manifest["resume_changes"] = [*previous.get("resume_changes", []), *_jsonable(changes)]
     return manifest
 
 

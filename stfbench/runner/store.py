@@ -11,16 +11,15 @@ Layout (see docs/runner.md):
     videos/         generated clips (only with --keep-videos)
     .lock           OS file lock held by the process writing the folder (`stfbench.runner.lock`)
 
-Every JSON file is strict JSON (no NaN/Infinity literals): NaN is written as null, +inf / -inf as the
-strings "inf" / "-inf" (e.g. PSNR of identical frames). `read_records` and `read_summary` turn those strings
-back into floats.
+Every JSON file is strict JSON (`stfbench.strict_json`: no NaN/Infinity literals; NaN is written as null,
++inf / -inf as the strings "inf" / "-inf", e.g. PSNR of identical frames). `read_records` and `read_summary`
+turn those strings back into floats.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import time
 from pathlib import Path
@@ -29,6 +28,8 @@ from typing import Any
 import numpy as np
 
 from stfbench.runner import state_codec
+from stfbench.strict_json import dumps
+from stfbench.strict_json import number as json_number
 
 MANIFEST = "manifest.json"
 RECORDS = "clips.jsonl"
@@ -50,29 +51,6 @@ def write_atomic(path: Path, data: bytes) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
-
-
-def strict_json(obj: Any) -> Any:
-    """`obj` with every non-finite float replaced: NaN → None, ±inf → "inf" / "-inf" (see module docstring)."""
-    if isinstance(obj, dict):
-        return {key: strict_json(value) for key, value in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [strict_json(value) for value in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    return obj
-
-
-def json_number(value: Any) -> Any:
-    """A value read from strict JSON: "inf" / "-inf" → float infinities; anything else unchanged."""
-    return float(value) if value in ("inf", "-inf") else value
-
-
-def dumps(obj: Any, **options: Any) -> str:
-    """Strict JSON text of `obj` (non-finite floats encoded by `strict_json`)."""
-    return json.dumps(strict_json(obj), allow_nan=False, default=str, **options)
 
 
 def write_json(path: Path, obj: Any) -> None:

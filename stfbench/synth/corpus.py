@@ -240,7 +240,7 @@ def generate_clip(root: Path, spec: CorpusSpec, job: ClipJob) -> None:
         "clip_seed": clip_seed,
         "spec_hash": spec.key,
     }
-    _write_text(truth_path(video), json.dumps(truth, separators=(",", ":")))
+    _write_text(truth_path(video), json.dumps(truth, separators=(",", ":"), allow_nan=False))
 
 
 def _generate_clip_task(args: tuple[Path, CorpusSpec, ClipJob]) -> str:
@@ -334,7 +334,7 @@ def _write_manifest(root: Path, spec: CorpusSpec, jobs: list[ClipJob]) -> None:
         "clips": len(jobs),
         "files": {name: sha256_file(root / name) for name in sorted(files)},
     }
-    _write_text(root / "corpus.json", json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    _write_text(root / "corpus.json", json.dumps(manifest, indent=1, sort_keys=True, allow_nan=False) + "\n")
 
 
 def ensure_corpus(
