@@ -19,6 +19,8 @@ from rich.text import Text
 LOG_EVERY_S = 10.0
 #: Console width when not writing to a terminal: wide enough that nothing wraps.
 LOG_WIDTH = 100_000
+#: False while `set_progress(False)` holds: every `Progress` is then silent.
+_progress_enabled = True
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -60,11 +62,21 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+def set_progress(enabled: bool) -> bool:
+    """Show (True) or silence (False) every `Progress` made from now on in this process; returns the previous
+    setting. `--no-progress` silences them while its command runs, bars made deep in library code included."""
+    global _progress_enabled
+    previous, _progress_enabled = _progress_enabled, enabled
+    return previous
+
+
 class Progress(rich.progress.Progress):
     """rich's progress bar on a terminal; elsewhere (a log, CI) one plain line per task every `log_every` seconds
-    and when the task completes. `disable=True` silences both."""
+    and when the task completes. `disable=True` (or `set_progress(False)`) silences both."""
 
     def __init__(self, *columns: Any, disable: bool = False, log_every: float = LOG_EVERY_S, **kwargs: Any) -> None:
+        disable = disable or not _progress_enabled
+        self.silenced = disable  # neither a bar nor plain lines
         console = kwargs.pop("console", None) or make_console(stderr=True)
         self._plain = not disable and not console.is_terminal
         self._log_every = log_every

@@ -1,7 +1,9 @@
 """Help output: a flag (`--resume`, `--help`) takes no value, so its help line shows no value type.
 
 typer's rich help prints the parameter type of every option, flags included (`--resume <bool>`); the command
-and group classes here blank the type column of flags. `use_flag_help(app)` puts them on every command.
+and group classes here blank the type column of flags. `use_flag_help(app)` puts them on every command. The
+command class also keeps the command's raw arguments in `ctx.meta`, for an option that must see all the values it
+was given (`options.dataset`: `--dataset X --protocol Y`), not only the last.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 from typer.models import DefaultPlaceholder
 
+from stfbench.cli.options import ARGS_KEY
+
 
 def _hide_flag_types(params: list[Any]) -> list[Any]:
     for param in params:
@@ -21,10 +25,14 @@ def _hide_flag_types(params: list[Any]) -> list[Any]:
 
 
 class FlagHelpCommand(TyperCommand):
-    """A command whose flags show no value type in `--help`."""
+    """A command whose flags show no value type in `--help`, and whose raw arguments are in `ctx.meta`."""
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _hide_flag_types(super().get_params(ctx))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        ctx.meta[ARGS_KEY] = tuple(args)
+        return super().parse_args(ctx, args)
 
 
 class FlagHelpGroup(TyperGroup):

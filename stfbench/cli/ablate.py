@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from stfbench.cli import options
 from stfbench.errors import StfbenchError
 
 #: Default slot list and tiny-preset schedule: sized so that `stfbench ablate` on `synthetic` (three
@@ -34,7 +35,7 @@ def ablate(
         None, "--slots", help=f"Slot counts, e.g. 96 or 0,24,48,96,120 (0 = memory off; default {DEFAULT_SLOTS})."
     ),
     losses: str = typer.Option(None, "--losses", help="Sync-loss sets, e.g. av,vv,av+vv."),
-    dataset: str = typer.Option("synthetic", "--dataset", "-d", help="Protocol to train on and run (train/test)."),
+    dataset: str = options.dataset(),
     preset: str = typer.Option("tiny", "--preset", help="tiny (CPU) or paper (the paper's setting, GPU)."),
     steps: int = typer.Option(
         None,
@@ -42,19 +43,20 @@ def ablate(
         help=f"Training steps per variant (default: {TINY_STEPS} tiny at --lr-g {TINY_LR}, 200000 paper at 1e-4).",
     ),
     batch_size: int = typer.Option(None, "--batch-size", help="Windows per step (default: 8 tiny, 40 paper)."),
-    seed: int = typer.Option(0, "--seed", help="Same seed for every variant (training and run)."),
+    seed: int = options.seed(),
     expert: str = typer.Option(None, "--expert", help="Colour SyncNet expert for the A-V sync loss."),
-    out: Path = typer.Option(None, "--out", "-o", help="Output folder (default ablations/<dataset>-<kind>)."),
-    root: Path = typer.Option(None, "--root", help="Dataset root (default: $STFBENCH_<DATASET>_ROOT)."),
-    metrics: str = typer.Option(None, "--metrics", help="Comma-separated metrics (default: the protocol's)."),
-    device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (default: auto)."),
-    limit_clips: int = typer.Option(None, "--limit-clips", help="Train on the first N training clips only."),
+    out: Path | None = options.out("Output folder (default ablations/<dataset>-<kind>)."),
+    root: Path | None = options.root(),
+    metrics: str | None = options.metrics(),
+    device: str | None = options.device(),
+    limit_clips: int | None = options.limit_clips(),
+    workers: int = options.workers(),
     train_opt: list[str] = typer.Option(
         [],
         "--train-opt",
         help="Extra `stfbench train` option: --name=value (e.g. --gan-weight=0) or a switch (--vv-detach-gt).",
     ),
-    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+    no_progress: bool = options.no_progress(),
 ) -> None:
     """Train one SyncTalkFace per setting with the same seed, data and schedule; table + plot per metric."""
 
@@ -89,6 +91,7 @@ def ablate(
         limit_clips=limit_clips,
         extra_train_options=extra,
         show_progress=not no_progress,
+        workers=workers,
     )
     from stfbench import prerequisites
 

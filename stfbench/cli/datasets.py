@@ -6,23 +6,22 @@ from pathlib import Path
 
 import typer
 
+from stfbench.cli import options
+
 datasets_app = typer.Typer(help="Inspect dataset roots.", no_args_is_help=True)
 
 
 @datasets_app.command("check")
 def check_command(
-    dataset: str = typer.Option(..., "--dataset", help="lrs2, lrw or synthetic."),
-    root: Path | None = typer.Option(None, "--root", help="Dataset root (default: STFBENCH_<DATASET>_ROOT)."),
-    protocol_name: str | None = typer.Option(
-        None, "--protocol", help="Protocol to check against (default: --dataset)."
-    ),
-    list_file: Path | None = typer.Option(
-        None, "--list-file", help="The protocol's list or pairs file, if not in the root."
-    ),
+    dataset: str = options.dataset(),
+    root: Path | None = options.root(),
+    list_file: Path | None = options.list_file(),
     decode: bool = typer.Option(False, "--decode", help="Fully decode every clip (finds truncated files; slower)."),
     show: int = typer.Option(10, "--show", help="How many problem clips to list per kind."),
+    no_progress: bool = options.no_progress(),
 ) -> None:
-    """Expected vs found, missing, unreadable, wrong fps/sr and no-audio clips; exit 1 if the protocol cannot run."""
+    """Expected vs found, missing, unreadable, wrong fps/sr and no-audio clips of the protocol's dataset; exit 1 if
+    the protocol cannot run."""
 
     from rich.markup import escape
     from rich.table import Table
@@ -31,10 +30,8 @@ def check_command(
     from stfbench.datasets import check_dataset
     from stfbench.protocols import load_protocol
 
-    protocol = load_protocol(protocol_name or dataset)
-    if protocol.dataset != dataset:
-        raise typer.BadParameter(f"protocol {protocol.id} is for dataset {protocol.dataset}, not {dataset}")
-    report = check_dataset(protocol, root, list_file=list_file, decode=decode, progress=True)
+    protocol = load_protocol(dataset)
+    report = check_dataset(protocol, root, list_file=list_file, decode=decode, progress=not no_progress)
     console = make_console()
     table = Table(title=escape(f"{protocol.id} v{protocol.version} under {report.root}"))
     table.add_column("check")

@@ -7,29 +7,28 @@ from pathlib import Path
 
 import typer
 
+from stfbench.cli import options
+
 
 def doctor(
-    dataset: str = typer.Option("synthetic", "--dataset", "-d", help="Protocol name or .toml path."),
+    dataset: str = options.dataset(),
     model: str = typer.Option(None, "--model", "-m", help="Model whose files to check (see `stfbench models`)."),
-    checkpoint: str = typer.Option(None, "--checkpoint", help="Model checkpoint file or weight-registry id."),
-    metrics: str = typer.Option(None, "--metrics", help="Comma-separated metrics (default: the protocol's)."),
-    root: Path = typer.Option(None, "--root", help="Dataset root (default: $STFBENCH_<DATASET>_ROOT)."),
-    list_file: Path = typer.Option(None, "--list-file", help="Clip list or pairs file (default: found in the root)."),
-    out: Path = typer.Option(None, "--out", "-o", help="Run folder to check for writing."),
-    trust_unverified: bool = typer.Option(False, "--trust-unverified", help="Accept weights whose SHA-256 differs."),
-    output_format: str = typer.Option("table", "--format", help="table or json."),
+    checkpoint: str | None = options.checkpoint(),
+    metrics: str | None = options.metrics(),
+    root: Path | None = options.root(),
+    list_file: Path | None = options.list_file(),
+    out: Path | None = options.out("Run folder to check for writing."),
+    trust_unverified: bool = options.trust_unverified(),
+    output_format: options.ListFormat = options.list_format(),
 ) -> None:
     """Check everything `stfbench run` would need and print one table; exit 2 when something is missing."""
     import json
 
     from stfbench import prerequisites
     from stfbench.console import make_console
-    from stfbench.errors import StfbenchError
     from stfbench.metrics import parse_metric_names
     from stfbench.protocols import load_protocol
 
-    if output_format not in ("table", "json"):
-        raise StfbenchError(f"--format {output_format}: choose table or json")
     protocol = load_protocol(dataset)
     adapter = None
     if model is not None:
@@ -40,7 +39,7 @@ def doctor(
     checks = prerequisites.for_run(
         protocol, adapter, names, root=root, list_file=list_file, out=out, trust_unverified=trust_unverified
     )
-    if output_format == "json":
+    if output_format is options.ListFormat.json:
         typer.echo(json.dumps([c.as_dict() for c in checks], indent=2, allow_nan=False))
     else:
         make_console().print(prerequisites.render(checks))

@@ -6,21 +6,19 @@ from pathlib import Path
 
 import typer
 
+from stfbench.cli import options
+
 
 def generate(
-    checkpoint: str | None = typer.Option(
-        None,
-        "--checkpoint",
-        help="SyncTalkFace checkpoint file or weight-registry id (default: the protocol's committed checkpoint).",
-    ),
+    checkpoint: str | None = options.checkpoint(),
     video: Path = typer.Option(..., "--video", help="Reference video (identity and head pose), 25 fps."),
-    out: Path = typer.Option(..., "--out", help="Output video (.mp4, .mkv or .avi) with the driving audio."),
+    out: Path = options.out("Output video (.mp4, .mkv or .avi) with the driving audio.", ...),
     audio: Path | None = typer.Option(None, "--audio", help="Driving audio (default: the video's own track)."),
-    protocol: str = typer.Option("synthetic", "--protocol", help="Protocol whose face-crop spec is used."),
+    protocol: str = options.dataset(),  # its face-crop spec and rates are used
     reference_frame: int = typer.Option(0, "--reference-frame", help="Frame of the video giving identity."),
     batch_size: int = typer.Option(32, "--batch-size", help="Frames generated per forward pass."),
-    resample: bool = typer.Option(False, "--resample", help="Resample other frame/sample rates to 25 fps/16 kHz."),
-    device: str | None = typer.Option(None, "--device", help="cpu, cuda, … (default: cuda when available)"),
+    resample: bool = options.resample(),
+    device: str | None = options.device(),
 ) -> None:
     """Write a talking-face video: the audio decides the length; the reference video loops or is trimmed."""
 

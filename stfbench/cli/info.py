@@ -16,7 +16,8 @@ from pathlib import Path
 
 import typer
 
-from stfbench.cli._output import ListFormat, echo_json, format_option
+from stfbench.cli._output import echo_json
+from stfbench.cli.options import ListFormat, list_format
 
 
 def torch_build() -> tuple[str | None, str | None]:
@@ -50,7 +51,7 @@ def cuda_devices() -> list[str]:
     return names
 
 
-def info(fmt: ListFormat = format_option()) -> None:
+def info(fmt: ListFormat = list_format()) -> None:
     """Print versions, device (CPU/CUDA), cache and dataset roots, and weight status."""
     from stfbench import __version__, paths
     from stfbench.weights import registry

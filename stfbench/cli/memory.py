@@ -7,31 +7,31 @@ from pathlib import Path
 
 import typer
 
+from stfbench.cli import options
+
 
 def memory(
-    checkpoint: str | None = typer.Option(
-        None,
-        "--checkpoint",
-        help="SyncTalkFace checkpoint file or weight-registry id (default: the dataset's committed checkpoint).",
-    ),
-    dataset: str = typer.Option("synthetic", "--dataset", help="synthetic, lrs2 or lrw"),
-    out: Path = typer.Option(Path("memory-analysis"), "--out", help="Folder for the PNGs and memory_report.json."),
-    root: Path | None = typer.Option(None, "--root", help="Dataset root (default: protocol's / environment)."),
+    checkpoint: str | None = options.checkpoint(),
+    dataset: str = options.dataset(),
+    out: Path = options.out("Folder for the PNGs and memory_report.json.", Path("memory-analysis")),
+    root: Path | None = options.root(),
     split: str = typer.Option("test", "--split", help="Split whose clips are analysed (train, val, test)."),
     alignment: Path | None = typer.Option(
         None, "--alignment", help='Real data: JSON {"<clip id>": [[phoneme, start_s, end_s], ...]}.'
     ),
-    limit_clips: int | None = typer.Option(None, "--limit-clips", help="Analyse only the first N clips."),
-    device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (default: auto)."),
+    limit_clips: int | None = options.limit_clips(),
+    device: str | None = options.device(),
+    no_progress: bool = options.no_progress(),
 ) -> None:
     """Slot usage histogram, address entropy, slot ↔ phoneme heat map + table, per-slot mouth shapes."""
     import numpy as np
     from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
     from stfbench.adapters.synctalkface import resolve_checkpoint
     from stfbench.audio import mel_windows, melspectrogram
-    from stfbench.console import make_console
+    from stfbench.console import Progress, make_console
     from stfbench.datasets import clip_path, layout_of, prepare_clip, read_layout
     from stfbench.device import resolve_device
     from stfbench.errors import StfbenchError
@@ -54,16 +54,20 @@ def memory(
     if alignments is None and dataset != "synthetic":
         raise StfbenchError(f"--dataset {dataset}: pass --alignment FILE with phoneme timings for real data")
     windows, labels = [], []
-    for clip_id in ids:
-        path = clip_path(layout, base, clip_id, split)
-        audio = read_audio(path, protocol.sample_rate)
-        phonemes = alignments.get(clip_id) if alignments is not None else _synthetic_phonemes(path)
-        if phonemes is None:
-            raise StfbenchError(f"no phoneme alignment for clip {clip_id}", alignment)
-        num_frames = frames_for_audio(len(audio), protocol.sample_rate, protocol.fps)
-        mel = melspectrogram(audio, protocol.sample_rate)
-        windows.append(mel_windows(mel, num_frames, protocol.fps, model.config.mel_offset_frames))
-        labels += _frame_labels(phonemes, num_frames, protocol.fps)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, disable=no_progress) as bar:
+        task = bar.add_task(f"memory {split} clips", total=len(ids))
+        for clip_id in ids:
+            path = clip_path(layout, base, clip_id, split)
+            audio = read_audio(path, protocol.sample_rate)
+            phonemes = alignments.get(clip_id) if alignments is not None else _synthetic_phonemes(path)
+            if phonemes is None:
+                raise StfbenchError(f"no phoneme alignment for clip {clip_id}", alignment)
+            num_frames = frames_for_audio(len(audio), protocol.sample_rate, protocol.fps)
+            mel = melspectrogram(audio, protocol.sample_rate)
+            windows.append(mel_windows(mel, num_frames, protocol.fps, model.config.mel_offset_frames))
+            labels += _frame_labels(phonemes, num_frames, protocol.fps)
+            bar.advance(task)
     report = analysis.analyse(analysis.key_addresses(model, np.concatenate(windows)), labels)
     out.mkdir(parents=True, exist_ok=True)
     first = prepare_clip(clip_path(layout, base, ids[0], split), protocol, clip_id=ids[0])

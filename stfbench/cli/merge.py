@@ -6,13 +6,16 @@ from pathlib import Path
 
 import typer
 
+from stfbench.cli import options
+
 
 def merge(
     run_dir: Path = typer.Argument(..., help="Run folder holding shard-i-of-n/ folders."),
-    device: str = typer.Option(None, "--device", help="Device for rebuilding dataset-level metrics."),
-    trust_unverified: bool = typer.Option(False, "--trust-unverified", help="Use weights whose SHA-256 differs."),
+    device: str | None = options.device(),
+    trust_unverified: bool = options.trust_unverified(),
 ) -> None:
-    """Merge complete shards into RUN_DIR: records in protocol order, merged metric statistics, one summary."""
+    """Merge complete shards into RUN_DIR: records in protocol order, merged metric statistics, one summary
+    (dataset-level metrics are rebuilt on --device)."""
 
     from stfbench.cli.run import print_summary
     from stfbench.console import make_console

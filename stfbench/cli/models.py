@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from stfbench.cli._output import ListFormat, echo_json, format_option
+from stfbench.cli._output import echo_json
+from stfbench.cli.options import ListFormat, list_format
 
 
-def models(fmt: ListFormat = format_option()) -> None:
+def models(fmt: ListFormat = list_format()) -> None:
     """List built-in models and controls, and models other packages register (entry points `stfbench.models`)."""
 
     from rich.markup import escape

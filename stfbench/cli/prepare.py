@@ -6,26 +6,24 @@ from pathlib import Path
 
 import typer
 
+from stfbench.cli import options
+
 
 def prepare_command(
-    dataset: str = typer.Option(..., "--dataset", help="lrs2, lrw or synthetic."),
-    protocol_name: str | None = typer.Option(None, "--protocol", help="Protocol id or TOML path (default: --dataset)."),
-    root: Path | None = typer.Option(None, "--root", help="Dataset root (default: STFBENCH_<DATASET>_ROOT)."),
-    list_file: Path | None = typer.Option(
-        None, "--list-file", help="The protocol's list or pairs file, if not in the root."
-    ),
+    dataset: str = options.dataset(),
+    root: Path | None = options.root(),
+    list_file: Path | None = options.list_file(),
     detector: str | None = typer.Option(
         None, "--detector", help="Override the protocol's detector: dlib, s3fd or none."
     ),
-    device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 … (default: auto; used by S3FD)."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
-    resample: bool = typer.Option(False, "--resample", help="Convert other frame/sample rates instead of failing."),
+    device: str | None = options.device(),
+    workers: int = options.workers(),
+    resample: bool = options.resample(),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Retry clips whose failure is cached."),
-    trust_unverified: bool = typer.Option(
-        False, "--trust-unverified", help="Use detector weights that fail verification."
-    ),
+    trust_unverified: bool = options.trust_unverified(),
+    no_progress: bool = options.no_progress(),
 ) -> None:
-    """Detect, smooth and crop faces, compute mel + MFCC, cache per clip and write manifest.json."""
+    """Detect (S3FD on --device), smooth and crop faces, compute mel + MFCC, cache per clip and write manifest.json."""
 
     from rich.markup import escape
     from rich.table import Table
@@ -36,16 +34,14 @@ def prepare_command(
     from stfbench.protocols import load_protocol
     from stfbench.protocols.spec import DETECTORS
 
-    protocol = load_protocol(protocol_name or dataset)
-    if protocol.dataset != dataset:
-        raise typer.BadParameter(f"protocol {protocol.id} is for dataset {protocol.dataset}, not {dataset}")
+    protocol = load_protocol(dataset)
     if detector is not None and detector not in DETECTORS:
         raise typer.BadParameter(f"--detector must be one of {', '.join(DETECTORS)}")
     report = prepare_protocol(
         protocol,
         root,
         resolve_device(device),
-        progress=True,
+        progress=not no_progress,
         workers=workers,
         detector=detector,
         resample=resample,

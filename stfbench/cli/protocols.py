@@ -6,13 +6,14 @@ import json
 
 import typer
 
-from stfbench.cli._output import ListFormat, echo_json, format_option
+from stfbench.cli._output import echo_json
+from stfbench.cli.options import ListFormat, list_format
 
 protocols_app = typer.Typer(help="List and show test protocols.", no_args_is_help=True)
 
 
 @protocols_app.command("list")
-def list_command(fmt: ListFormat = format_option()) -> None:
+def list_command(fmt: ListFormat = list_format()) -> None:
     """Table of the shipped protocols: id, version, dataset/split, clips, pairing, metrics, hash."""
 
     from rich.markup import escape

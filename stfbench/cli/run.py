@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from stfbench.cli import options
 from stfbench.errors import StfbenchError
 
 if TYPE_CHECKING:
@@ -45,22 +46,19 @@ def run(
     model: str = typer.Option(
         ..., "--model", "-m", help="Built-in name (see `stfbench models`) or package.module:Class."
     ),
-    dataset: str = typer.Option(
-        ..., "--dataset", "-d", help="Protocol name or .toml path (synthetic, lrs2, lrw, ...)."
-    ),
-    checkpoint: str = typer.Option(None, "--checkpoint", help="Model checkpoint file or weight-registry id."),
-    metrics: str = typer.Option(None, "--metrics", help="Comma-separated metrics (default: the protocol's)."),
-    device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (default: auto)."),
+    dataset: str = options.dataset(),
+    checkpoint: str | None = options.checkpoint(),
+    metrics: str | None = options.metrics(),
+    device: str | None = options.device(),
     shard: str = typer.Option(None, "--shard", help="Run slice i/n (items with index mod n == i)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in the same folder."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Discard a previous run in the folder."),
+    resume: bool = options.resume(),
+    overwrite: bool = options.overwrite(),
     keep_videos: bool = typer.Option(False, "--keep-videos", help="Keep generated clips under RUN/videos/."),
-    out: Path = typer.Option(None, "--out", "-o", help="Run folder (default runs/<dataset>/<model label>)."),
-    root: Path = typer.Option(None, "--root", help="Dataset root (default: $STFBENCH_<DATASET>_ROOT)."),
-    list_file: Path = typer.Option(
-        None, "--list-file", help="Clip list or pairs file (default: the protocol's file found in the dataset root)."
-    ),
-    seed: int = typer.Option(0, "--seed", help="Seed for model sampling and bootstrap CIs."),
+    out: Path | None = options.out("Run folder (default runs/<dataset>/<model label>)."),
+    root: Path | None = options.root(),
+    list_file: Path | None = options.list_file(),
+    workers: int = options.workers(),
+    seed: int = options.seed(),
     label: str = typer.Option(None, "--label", help="Row label in tables (default: the model's)."),
     shift: int = typer.Option(None, "--shift", help="shifted-audio: frames to move the audio (+ = earlier)."),
     outputs_dir: Path = typer.Option(None, "--dir", help="outputs: folder of pre-generated <clip id>.mp4."),
@@ -72,16 +70,12 @@ def run(
         "--allow-pickle",
         help="Fully unpickle this one legacy checkpoint file (wav2lip); it can run code: only for files you trust.",
     ),
-    trust_unverified: bool = typer.Option(False, "--trust-unverified", help="Use weights whose SHA-256 differs."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar (logs, CI)."),
-    lse_precision: str = typer.Option(
-        None,
-        "--lse-precision",
-        help="LSE SyncNet precision: fp32, bf16, fp16 (CUDA); not fp32 changes the protocol hash and metric name.",
-    ),
-    strict: bool = typer.Option(False, "--strict", help="Exit 3 when any clip failed (default: when none scored)."),
+    trust_unverified: bool = options.trust_unverified(),
+    no_progress: bool = options.no_progress(),
+    lse_precision: str | None = options.lse_precision(),
+    strict: bool = options.strict(),
 ) -> None:
-    """Generate every clip of DATASET's protocol with MODEL, score it, and write a run folder."""
+    """Generate every clip of the protocol with MODEL, score it, and write a run folder."""
 
     from stfbench.adapters.registry import load_adapter, resolve_adapter_class
     from stfbench.console import make_console
@@ -111,6 +105,7 @@ def run(
         model_options={k: v for k, v in options.items() if v is not None},
         root=root,
         list_file=list_file,
+        workers=workers,
         metrics=parse_metric_names(metrics) if metrics else None,
         device=device,
         shard=shard_spec,

@@ -31,6 +31,7 @@ from typing import Any
 
 import typer
 
+from stfbench.cli import options
 from stfbench.errors import StfbenchError
 
 
@@ -45,13 +46,11 @@ def score(
     metrics: str = typer.Option(
         "psnr,ssim,lmd,fid,lse", "--metrics", help="Comma-separated: psnr,ssim,lmd,fid,lse,lpips."
     ),
-    out: Path = typer.Option(..., "--out", help="Output folder for clips.jsonl and summary.json."),
-    protocol: str = typer.Option(None, "--protocol", help="Take metric settings from this protocol (e.g. synthetic)."),
+    out: Path = options.out("Output folder for clips.jsonl and summary.json.", ...),
+    protocol: str | None = options.dataset(None),  # only its metric settings are used; default: none
     lse_variant: str = typer.Option(None, "--lse-variant", help="fullframe224 (default) or facecrop."),
     lse_weights: str = typer.Option(None, "--lse-weights", help="SyncNet weight id (syncnet_v2, syncnet_synthetic)."),
-    lse_precision: str = typer.Option(
-        None, "--lse-precision", help="SyncNet precision: fp32 (default), bf16, fp16 (CUDA); named in the metric."
-    ),
+    lse_precision: str | None = options.lse_precision(),
     lmd_backend: str = typer.Option(None, "--lmd-backend", help="dlib (default) or fan."),
     fid_frame_step: int = typer.Option(None, "--fid-frame-step", help="Use every k-th frame for FID."),
     gt_stats: Path = typer.Option(None, "--gt-stats", help="Precomputed ground-truth FID statistics (.npz)."),
@@ -59,19 +58,19 @@ def score(
     trim: bool = typer.Option(
         False, "--trim", help="Trim generated and GT clips to the shorter length instead of failing."
     ),
-    resample: bool = typer.Option(False, "--resample", help="Convert other frame/sample rates to 25 fps / 16 kHz."),
-    device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (default: auto)."),
-    trust_unverified: bool = typer.Option(
-        False, "--trust-unverified", help="Use weight files whose SHA-256 does not match (recorded)."
-    ),
-    resume: bool = typer.Option(False, "--resume", help="Continue a previous score run in --out."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a previous score run in --out."),
+    resample: bool = options.resample(),
+    device: str | None = options.device(),
+    trust_unverified: bool = options.trust_unverified(),
+    resume: bool = options.resume(),
+    overwrite: bool = options.overwrite(),
     pairing: str = typer.Option(
         "clips", "--pairing", help="clips (videos / frame folders) or images (each image file is one clip)."
     ),
-    strict: bool = typer.Option(False, "--strict", help="Exit 3 when any clip failed (default: when none scored)."),
+    strict: bool = options.strict(),
+    no_progress: bool = options.no_progress(),
 ) -> None:
-    """Score existing clips against ground truth: PSNR, SSIM, LMD, FID, LSE-C/LSE-D/AV offset, LPIPS."""
+    """Score existing clips against ground truth: PSNR, SSIM, LMD, FID, LSE-C/LSE-D/AV offset, LPIPS. With
+    --dataset, the metric settings are that protocol's."""
 
     from rich.markup import escape
 
@@ -109,7 +108,7 @@ def score(
             "metric_settings": {m.name: m.settings() for m in built}, "trim": trim, "resample": resample,
         }  # fmt: skip
         run = ScoreRun(out, built, pairs, names, trim=trim, resample=resample, resume=resume, overwrite=overwrite,
-                       settings=resume_settings, lock=lock)  # fmt: skip
+                       settings=resume_settings, lock=lock, show_progress=not no_progress)  # fmt: skip
         run.provenance = {
             "device": str(torch_device),
             "trust_unverified": trust_unverified,
@@ -190,9 +189,11 @@ class ScoreRun:
         overwrite=False,
         settings: dict[str, Any] | None = None,
         lock=None,
+        show_progress: bool = True,
     ) -> None:
         from stfbench.runner.lock import RunLock
 
+        self.show_progress = show_progress
         self.lock = (lock or RunLock(out)).acquire()  # re-entrant; released by run(), by the OS if the process dies
         try:
             self._open(out, metrics, pairs, names, trim, resample, resume, overwrite, settings or {})
@@ -285,7 +286,7 @@ class ScoreRun:
         size = self.group_size if any(m.precomputes() for m in self.metrics) else 1
         groups = ramp_groups(todo, size)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      transient=True) as progress:  # fmt: skip
+                      transient=True, disable=not self.show_progress) as progress:  # fmt: skip
             task = progress.add_task("scoring", total=len(todo))
             with ThreadPoolExecutor(max_workers=1) as loader:  # decode the next group while this one is scored
                 pending = loader.submit(self._load_group, groups[0]) if groups else None

@@ -8,19 +8,17 @@ from pathlib import Path
 
 import typer
 
-DEVICE_HELP = "cpu, cuda, cuda:1 … (default: cuda when available)"
+from stfbench.cli import options
 
 
 def train(
-    dataset: str = typer.Option(
-        ..., "--dataset", help="synthetic, lrs2, lrw or a protocol .toml (train split; val split for validation)"
+    dataset: str = options.dataset(),  # its train split; its val split for validation
+    out: Path = options.out("Run directory; holds last.pt and train_log.jsonl, resumed if present.", ...),
+    model: str = typer.Option(
+        "synctalkface", "--model", "-m", help="synctalkface, or wav2lip (its own L1 + sync recipe)."
     ),
-    out: Path = typer.Option(
-        ..., "--out", help="Run directory; holds last.pt and train_log.jsonl, resumed if present."
-    ),
-    model: str = typer.Option("synctalkface", "--model", help="synctalkface, or wav2lip (its own L1 + sync recipe)."),
     width_mult: float = typer.Option(1.0, "--width-mult", help="wav2lip: channel multiplier (1.0 = public layout)."),
-    root: Path | None = typer.Option(None, "--root", help="Dataset root (default: $STFBENCH_<DATASET>_ROOT)."),
+    root: Path | None = options.root(),
     preset: str = typer.Option("tiny", "--preset", help="tiny (96 px, ≈2 M params) or paper (128 px, ≈53 M)."),
     slots: int | None = typer.Option(None, "--slots", help="Memory slots (0 = memory off). Default: preset's 96."),
     kappa: float | None = typer.Option(None, "--kappa", help="Addressing scale κ (default 16)."),
@@ -62,15 +60,16 @@ def train(
     lr_g: float = typer.Option(1e-4, "--lr-g", help="Generator learning rate (Adam)."),
     lr_d: float = typer.Option(5e-4, "--lr-d", help="Discriminator learning rate (Adam)."),
     grad_clip: float = typer.Option(0.0, "--grad-clip", help="Max gradient L2 norm (0 = off)."),
-    seed: int = typer.Option(0, "--seed", help="Seed for initialisation, sampling and augmentation."),
+    seed: int = options.seed(),
     amp: bool = typer.Option(True, "--amp/--no-amp", help="Mixed precision on CUDA."),
-    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
-    limit_clips: int | None = typer.Option(None, "--limit-clips", help="Use only the first N training clips."),
+    device: str | None = options.device(),
+    limit_clips: int | None = options.limit_clips(),
     log_every: int = typer.Option(10, "--log-every", help="Log the losses every N steps."),
     checkpoint_every: int = typer.Option(200, "--checkpoint-every", help="Save last.pt every N steps."),
     validate_every: int = typer.Option(0, "--validate-every", help="0 = validate at the end only."),
     export: Path | None = typer.Option(None, "--export", help="Also write an fp16 inference-only checkpoint here."),
     plot: bool = typer.Option(False, "--plot", help="Write loss curves to <out>/losses.png."),
+    no_progress: bool = options.no_progress(),  # silences the training bars while the command runs
 ) -> None:
     """Train SyncTalkFace (any slot count) on a dataset's prepared face crops; resumes an interrupted run."""
 

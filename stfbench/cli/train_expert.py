@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from stfbench.cli import options
 from stfbench.errors import StfbenchError
 
 KINDS = ("syncnet", "color-syncnet")
@@ -16,19 +17,20 @@ KINDS = ("syncnet", "color-syncnet")
 
 def train_expert(
     kind: str = typer.Option(..., "--kind", help="syncnet (LSE network) or color-syncnet (reference-model expert)."),
-    dataset: str = typer.Option("synthetic", "--dataset", help="Dataset to train on (synthetic)."),
-    root: Path = typer.Option(None, "--root", help="Dataset root (default: the synthetic protocol's corpus)."),
+    dataset: str = options.dataset(),
+    root: Path | None = options.root(),
     steps: int = typer.Option(None, "--steps", help="Optimiser steps (default: syncnet 300, color-syncnet 1200)."),
     batch_size: int = typer.Option(
         None, "--batch-size", help="Samples per step (default: syncnet 16 video windows, color-syncnet 32)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of initialisation and sampling."),
-    out: Path = typer.Option(..., "--out", help="Checkpoint to write."),
-    device: str = typer.Option(None, "--device", help="cpu, cuda (default: auto)."),
+    seed: int = options.seed(),
+    out: Path = options.out("Checkpoint to write.", ...),
+    device: str | None = options.device(),
     image_size: int = typer.Option(None, "--image-size", help="color-syncnet: face size it trains at."),
     width: float = typer.Option(0.25, "--width", help="syncnet: channel width multiplier (1.0 = SyncNet v2 size)."),
     lr: float = typer.Option(1e-3, "--lr", help="syncnet: Adam learning rate (cosine-annealed)."),
     init: Path = typer.Option(None, "--init", help="syncnet: continue training from this checkpoint."),
+    no_progress: bool = options.no_progress(),  # silences the training bar while the command runs
 ) -> None:
     """Train a sync expert; prints the checkpoint's SHA-256 for the weight registry."""
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from stfbench.cli._output import ListFormat, echo_json, format_option
+from stfbench.cli._output import echo_json
+from stfbench.cli.options import ListFormat, list_format
 
 weights_app = typer.Typer(
     help="Weight files: list them, verify them by SHA-256, import downloaded copies.", no_args_is_help=True
@@ -14,7 +15,7 @@ weights_app = typer.Typer(
 
 
 @weights_app.command("list")
-def list_weights(fmt: ListFormat = format_option()) -> None:
+def list_weights(fmt: ListFormat = list_format()) -> None:
     """Every weight file stfbench knows: status (ok / unverified / missing / wrong-size / wrong-hash), short
     SHA-256, user, licence and source."""
 

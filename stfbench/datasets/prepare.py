@@ -345,7 +345,8 @@ def prepare_protocol(
     """Prepare every clip the protocol reads (video and audio sources) and write `manifest.json`.
 
     Cached clips (and, unless `retry_failed`, cached failures) are skipped. The clip list is verified first
-    (ProtocolError when it does not match the protocol's pins).
+    (ProtocolError when it does not match the protocol's pins). `workers` processes prepare the clips (0: one per
+    CPU core); the results do not depend on it.
     """
     from stfbench.protocols.resolve import resolve_clip_list
 
@@ -372,6 +373,7 @@ def prepare_protocol(
         for clip_id in resolved.clip_ids
     ]
     report = PrepareReport(protocol.id, folder, folder / "manifest.json")
+    workers = workers or os.cpu_count() or 1
     columns = (TextColumn("prepare {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, disable=not progress, transient=False) as bar:
         task_id = bar.add_task(escape(protocol.id), total=len(tasks))
@@ -412,7 +414,7 @@ def _manifest(protocol: Protocol) -> dict:
     path = prepared_dir(protocol) / "manifest.json"
     if not path.is_file():
         raise errors.StfbenchError(
-            f"protocol {protocol.id} is not prepared: run `stfbench prepare --protocol {protocol.id}`"
+            f"protocol {protocol.id} is not prepared: run `stfbench prepare --dataset {protocol.id}`"
         )
     stamp = path.stat().st_mtime_ns
     if path not in _MANIFESTS or _MANIFESTS[path][0] != stamp:

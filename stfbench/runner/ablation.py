@@ -57,6 +57,7 @@ class AblationConfig:
     limit_clips: int | None = None
     extra_train_options: dict[str, str | None] = field(default_factory=dict)  # None = a switch without value
     show_progress: bool = True
+    workers: int = 1  # processes preparing the protocol's clips for the runs (0: one per CPU core)
 
 
 def slot_settings(text: str) -> list[Setting]:
@@ -124,6 +125,8 @@ def train_command(config: AblationConfig, setting: Setting, folder: Path) -> lis
         command += ["--device", config.device]
     if config.limit_clips:
         command += ["--limit-clips", str(config.limit_clips)]
+    if not config.show_progress:
+        command += ["--no-progress"]
     for key, value in {**config.extra_train_options, **setting.train_options}.items():
         command += [key] if value is None else [key, value]  # None: a switch such as --vv-detach-gt
     return command
@@ -169,6 +172,7 @@ def run_ablation(config: AblationConfig, **run_overrides: Any) -> list[Path]:
             resume=True,
             seed=config.seed,
             show_progress=config.show_progress,
+            workers=config.workers,
             label=setting.label,
         )
         run_dirs.append(run_benchmark(run_config, **run_overrides))

@@ -14,10 +14,20 @@ import numpy as np
 class ProtocolClips:
     """Items, preparation and prepared clips of one protocol under one dataset root."""
 
-    def __init__(self, protocol: Any, root: str | Path | None = None, list_file: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        protocol: Any,
+        root: str | Path | None = None,
+        list_file: str | Path | None = None,
+        *,
+        workers: int = 1,
+        show_progress: bool = True,
+    ) -> None:
         self.protocol = protocol
         self.root = None if root is None else Path(root)
         self.list_file = None if list_file is None else Path(list_file)
+        self.workers = workers  # preparation processes (0: one per CPU core)
+        self.show_progress = show_progress
 
     def items(self) -> list:
         """Every item of the protocol, in protocol order."""
@@ -27,7 +37,9 @@ class ProtocolClips:
         """Detect, crop and cache what `items` need (cached across runs by the foundation)."""
         from stfbench.datasets import prepare_protocol
 
-        prepare_protocol(self.protocol, self.root, list_file=self.list_file)
+        prepare_protocol(
+            self.protocol, self.root, progress=self.show_progress, workers=self.workers, list_file=self.list_file
+        )
 
     def load(self, clip_id: str) -> Any:
         """The prepared clip (`crops`, `boxes`, `audio`, `frame_size`, `source_path`); raises a StfbenchError."""

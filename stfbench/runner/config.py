@@ -19,6 +19,7 @@ class RunConfig:
     model_options: dict[str, Any] = field(default_factory=dict)
     root: Path | None = None
     list_file: Path | None = None  # the protocol's clip list or pairs file, when not found in the root
+    workers: int = 1  # processes preparing clips (0: one per CPU core)
     metrics: list[str] | None = None  # None: the protocol's metric list
     device: str | None = None
     shard: tuple[int, int] | None = None  # (index, count), 0-based

@@ -117,7 +117,9 @@ def run_benchmark(
         metrics = factory(metric_names, metric_settings, device, config.trust_unverified)
         adapter.prepare(protocol, device)
 
-        clips = clips or ProtocolClips(protocol, config.root, config.list_file)
+        clips = clips or ProtocolClips(
+            protocol, config.root, config.list_file, workers=config.workers, show_progress=config.show_progress
+        )
         items = clips.items()
         all_ids = [item.item_id for item in items]
         indexed = list(enumerate(items))
