@@ -275,3 +275,22 @@ def test_gan_losses_with_logits_equal_the_released_sigmoid_bce():
     )
     ours_d = gan_discriminator_loss(real, torch.stack([fake_te, fake_tr]))
     torch.testing.assert_close(ours_d, released_d, atol=1e-6, rtol=1e-5)
+
+
+def test_load_generator_reads_a_released_checkpoint_file(tmp_path):
+    from stfbench.reference_model.inference import load_generator
+
+    model_keys, decoder_keys = released_generator_keys()
+    released = {"model_state_dict": _seeded_state(model_keys, 1), "dec_state_dict": _seeded_state(decoder_keys, 2)}
+    path = tmp_path / "checkpoint_step000100000.pth"
+    torch.save({**released, "disc_state_dict": {}}, path)
+    loaded = load_generator(path)
+    assert (loaded.model.config.image_size, loaded.model.config.slots) == (128, 96) and not loaded.model.training
+    expected = SyncTalkFace(model_preset("paper"))
+    load_strict(expected, generator_state_from_released(released["model_state_dict"], released["dec_state_dict"]), path)
+    for key, value in expected.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[key], value), key
+    del released["model_state_dict"]["mem.fusion.bias"]
+    torch.save(released, path)
+    with pytest.raises(WeightsError, match=r"checkpoint_step000100000\.pth.*missing.*memory\.fusion\.bias"):
+        load_generator(path)
