@@ -5,7 +5,7 @@ Per clip: lastframe = min(#frames, ⌊#samples / 640⌋) − 5 windows; window i
 zero-padded by `vshift` rows at both ends; d[i, k] = ‖v_i − a_pad[i + k] + 1e-6‖₂ (torch
 `pairwise_distance`); the mean over i gives 2·vshift + 1 distances; with the first argmin k*:
 AV offset = vshift − k* (frames; audio lagging the video gives a negative offset), LSE-D = min mean
-distance (↓), LSE-C = lower median − min (↑).
+distance (↓), LSE-C = lower median − min (↑). Means over windows are accumulated in float64.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class SyncResult:
     av_offset: int
     lse_d: float
     lse_c: float
-    mean_dists: np.ndarray  # (2·vshift + 1,) float32
+    mean_dists: np.ndarray  # (2·vshift + 1,) float64 (mean over windows accumulated in float64)
     windows: int
 
 
@@ -53,8 +53,12 @@ def sync_distances(video: torch.Tensor, audio: torch.Tensor, vshift: int) -> tor
 
 
 def sync_scores(dists: torch.Tensor, vshift: int) -> SyncResult:
-    """Offset / LSE-D / LSE-C from per-window distances (N, 2·vshift + 1)."""
-    mean_dists = dists.mean(dim=0).float().cpu()  # (2·vshift + 1,)
+    """Offset / LSE-D / LSE-C from per-window distances (N, 2·vshift + 1).
+
+    The mean over windows is accumulated in float64: on large distances (≈1e4, e.g. untrained weights) the
+    float32 summation order alone moves LSE-C by up to 4e-3, so batch size and device would show in it.
+    """
+    mean_dists = dists.double().mean(dim=0).cpu()  # (2·vshift + 1,) float64
     values = mean_dists.numpy()
     best = int(np.argmin(values))  # first minimum
     minval = float(values[best])

@@ -33,7 +33,11 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]
     path = Path(path)
     if not path.is_file():
         raise WeightsError("checkpoint not found", path)
-    state = load_torch_file(path, "checkpoint")  # weights_only: a crafted file cannot run code
+    return check_checkpoint(load_torch_file(path, "checkpoint"), path, kind)  # weights_only: runs no code
+
+
+def check_checkpoint(state: Any, path: str | Path, kind: str | None = None) -> dict[str, Any]:
+    """`state` if it is an stfbench checkpoint (of `kind`, when given), else a WeightsError naming `path`."""
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise WeightsError(f"not an stfbench checkpoint (expected format {FORMAT})", path)
     if kind is not None and state.get("kind") != kind:

@@ -6,6 +6,7 @@ alone says how to build its networks.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeVar
 
@@ -124,6 +125,9 @@ class LossConfig:
             raise StfbenchError(f"vv_gt_branch {self.vv_gt_branch!r}: use 'live' or 'detached'")
 
 
+LR_SCHEDULES = ("constant", "cosine")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation and bookkeeping of one training run."""
@@ -134,12 +138,30 @@ class TrainConfig:
     lr_discriminator: float = 5e-4
     betas: tuple[float, float] = (0.5, 0.999)
     grad_clip: float = 0.0  # 0 = off; else max global L2 norm per optimiser
+    lr_schedule: str = "constant"  # "constant" (released code) or "cosine": every lr decays to lr·lr_final_ratio
+    lr_final_ratio: float = 0.05  # cosine only: lr at the last step as a fraction of the initial lr
     amp: bool = True  # autocast + GradScaler on CUDA (ignored on CPU)
     seed: int = 0
     log_every: int = 10
     checkpoint_every: int = 200
     validate_every: int = 0  # 0 = only at the end
     validation_clips: int = 4
+
+    def __post_init__(self) -> None:
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise StfbenchError(f"--lr-schedule {self.lr_schedule}: use {' or '.join(LR_SCHEDULES)}")
+        if not 0.0 <= self.lr_final_ratio <= 1.0:
+            raise StfbenchError(f"--lr-final-ratio {self.lr_final_ratio}: must be in [0, 1]")
+
+    def lr_factor(self, step: int) -> float:
+        """Multiplier of every initial learning rate for optimiser step `step` (0-based), in (0, 1].
+
+        cosine: r + (1 − r)·½(1 + cos(π·step / (steps − 1))) with r = lr_final_ratio (1 at step 0, r at the last).
+        """
+        if self.lr_schedule == "constant" or self.steps <= 1:
+            return 1.0
+        progress = min(step, self.steps - 1) / (self.steps - 1)
+        return self.lr_final_ratio + (1 - self.lr_final_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 PRESETS: dict[str, ModelConfig] = {

@@ -23,31 +23,38 @@ class AudioEncoder(nn.Module):
         return self.blocks(mel).flatten(1)  # (N, E)
 
 
+class SqueezeTime(nn.Module):
+    """(N, C, 1, H, W) → (N, C, H, W): drops the time axis the Conv3d folded to length 1."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.squeeze(2)
+
+
 class LipEncoder(nn.Module):
     """Five consecutive frames with the upper half zeroed (N, 3, 5, H, W) in [−1, 1] → f_lip (N, E).
 
-    A Conv3d (kernel 5×7×7, spatial stride 2, no norm) folds the five frames into one map, then four
-    stride-2 stages and a (size/32)-kernel convolution reach 1×1.
+    As in the released code: a Conv3d (kernel 5×7×7, stride 2, no norm, no activation) folds the five
+    frames into one map, the time axis is squeezed, then four stride-2 stages and a (size/32)-kernel
+    convolution reach 1×1. `layers.N` is the released `lip_encoder.N`.
     """
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         c = config.lip_channels
-        self.front = nn.Sequential(
-            nn.Conv3d(3, c[0], kernel_size=(5, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3)), nn.ReLU()
-        )
-        blocks: list[nn.Module] = []
+        layers: list[nn.Module] = [
+            nn.Conv3d(3, c[0], kernel_size=(5, 7, 7), stride=2, padding=(0, 3, 3)),
+            SqueezeTime(),
+        ]
         for cin, cout, res in zip(c[:-1], c[1:], config.lip_residuals[1:], strict=True):
-            blocks += stage(cin, cout, res)
-        blocks += [
+            layers += stage(cin, cout, res)
+        layers += [
             ConvBlock(c[-1], config.embed_dim, config.final_kernel, 1, 0),
             ConvBlock(config.embed_dim, config.embed_dim, 1),
         ]
-        self.blocks = nn.Sequential(*blocks)
+        self.layers = nn.Sequential(*layers)
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
-        x = self.front(window).squeeze(2)  # (N, c0, H/2, W/2)
-        return self.blocks(x).flatten(1)  # (N, E)
+        return self.layers(window).flatten(1)  # (N, c0, 1, H/2, W/2) → … → (N, E, 1, 1) → (N, E)
 
 
 class IdentityEncoder(nn.Module):

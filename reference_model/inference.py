@@ -19,10 +19,17 @@ import torch
 from stfbench.audio import mel_windows
 from stfbench.errors import StfbenchError, TooShortError, WeightsError
 from stfbench.hashing import sha256_file
-from stfbench.reference_model.checkpoint import load_checkpoint, module_state
+from stfbench.reference_model.checkpoint import check_checkpoint, module_state
 from stfbench.reference_model.config import ModelConfig, from_dict
 from stfbench.reference_model.data import from_unit_range, to_unit_range
 from stfbench.reference_model.generator import SyncTalkFace
+from stfbench.reference_model.released import (
+    config_from_released,
+    generator_state_from_released,
+    is_released_checkpoint,
+    load_strict,
+)
+from stfbench.safe_load import load_torch_file
 
 MIN_FRAMES = 5
 INFERENCE_ONLY_SKIPPED = ("lip_encoder.",)  # training-only weights (left out of inference exports)
@@ -40,9 +47,19 @@ class LoadedGenerator:
 
 
 def load_generator(path: str | Path, device: torch.device | str = "cpu") -> LoadedGenerator:
-    """Training checkpoint or fp16 inference export → generator in eval mode on `device` (float32)."""
+    """Training checkpoint, fp16 inference export or a released-code checkpoint (`model_state_dict` +
+    `dec_state_dict`, paper preset) → generator in eval mode on `device` (float32)."""
     path = Path(path)
-    state = load_checkpoint(path, kind="synctalkface")
+    if not path.is_file():
+        raise WeightsError("checkpoint not found", path)
+    state = load_torch_file(path, "checkpoint")
+    if is_released_checkpoint(state):
+        model = SyncTalkFace(config_from_released(state["model_state_dict"], path))
+        weights = generator_state_from_released(state["model_state_dict"], state["dec_state_dict"], path)
+        load_strict(model, weights, path)
+        run = {"source": "released SyncTalkFace code layout (model_state_dict + dec_state_dict)"}
+        return LoadedGenerator(model.to(device).eval(), path, sha256_file(path), run)
+    state = check_checkpoint(state, path, kind="synctalkface")
     model = SyncTalkFace(from_dict(ModelConfig, state["configs"]["model"]))
     weights = module_state(state, "generator", path)
     missing, unexpected = model.load_state_dict(weights, strict=False)

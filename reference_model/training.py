@@ -100,6 +100,9 @@ class Trainer:
         for module in task.modules.values():
             module.to(device)
         self.optimizers = task.build_optimizers(train)
+        for optimizer in self.optimizers.values():
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])  # the schedule's base (torch's lr_scheduler key)
         self.scalers = {name: torch.amp.GradScaler(device.type, enabled=self.use_amp) for name in self.optimizers}
         self.nets: dict[str, nn.Module] = dict(task.modules)
         if self.world_size > 1:
@@ -127,6 +130,13 @@ class Trainer:
 
     def autocast(self) -> contextlib.AbstractContextManager:
         return torch.autocast(self.device.type, enabled=self.use_amp)
+
+    def _set_learning_rates(self) -> None:
+        """lr of every param group = its initial lr × the schedule's factor at the current step."""
+        factor = self.train.lr_factor(self.step)
+        for optimizer in self.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] = group["initial_lr"] * factor
 
     def optimize(self, name: str, loss: torch.Tensor) -> None:
         """Backward `loss`, clip (if configured) and step optimiser `name`, with AMP scaling on CUDA."""
@@ -241,6 +251,7 @@ class Trainer:
                 batch = {k: v.to(self.device) for k, v in self.task.sample_batch(rng, self.train.batch_size).items()}
                 for module in self.task.modules.values():
                     module.train()
+                self._set_learning_rates()
                 losses = self.task.training_step(batch, self)
                 self.step += 1
                 running = {k: 0.9 * running.get(k, v) + 0.1 * v for k, v in losses.items()}

@@ -210,7 +210,7 @@ def test_help_of_the_installed_script_lists_the_primary_names(stfbench_script) -
     for command in ("generate", "score"):
         result = stfbench_script(command, "--help")
         assert result.returncode == 0, result.stderr
-        assert "--dataset" in result.stdout and "-d" in result.stdout.split() or "-d," in result.stdout
+        assert ("--dataset" in result.stdout and "-d" in result.stdout.split()) or "-d," in result.stdout
 
 
 def test_the_protocol_alias_still_works(stfbench_script, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -268,3 +268,23 @@ def test_bf16_precision_is_named_and_close_to_fp32():
         np.testing.assert_allclose(reduced.mean_dists, exact.mean_dists, rtol=0.02)
         assert reduced.lse_d == pytest.approx(exact.lse_d, rel=0.02)
         assert abs(reduced.lse_c - exact.lse_c) < 0.05 * exact.lse_d
+
+
+def test_mean_over_windows_is_accumulated_in_float64():
+    """Distances near 1e4 (untrained weights): float32 accumulation depends on the window order; ours does not."""
+    rng = np.random.default_rng(5)
+    dists64 = 1e4 + rng.normal(0, 30, size=(3000, 31))
+    dists = torch.from_numpy(dists64.astype(np.float32))  # what SyncNet yields: float32 distances
+    exact = dists.double().numpy()
+    exact_curve = np.array([math.fsum(col) / len(col) for col in exact.T])
+    order = torch.from_numpy(rng.permutation(len(dists)))
+    f32 = dists.mean(dim=0), dists[order].cumsum(dim=0)[-1] / len(dists)  # two float32 accumulation orders
+    assert not torch.equal(f32[0], f32[1])  # the case does discriminate float32 from float64 accumulation
+    result, shuffled = sync_scores(dists, 15), sync_scores(dists[order], 15)
+    np.testing.assert_allclose(result.mean_dists, exact_curve, rtol=1e-12)
+    best = int(np.argmin(exact_curve))
+    assert result.lse_d == pytest.approx(exact_curve[best], rel=1e-12)
+    assert result.lse_c == pytest.approx(np.sort(exact_curve)[15] - exact_curve[best], rel=1e-9, abs=1e-9)
+    assert shuffled.lse_c == pytest.approx(result.lse_c, abs=1e-9) and shuffled.lse_d == pytest.approx(
+        result.lse_d, abs=1e-9
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -106,6 +107,56 @@ def test_resume_equals_uninterrupted_run(tmp_path, memory_init):
         return [{k: v for k, v in r.items() if k != "samples_per_s"} for r in _log(tmp_path / run) if "total" in r]
 
     assert losses("a") == losses("b")
+
+
+def test_cosine_schedule_factors():
+    cosine = TrainConfig(steps=5, lr_schedule="cosine", lr_final_ratio=0.1)
+    factors = [cosine.lr_factor(step) for step in range(5)]
+    assert factors[0] == pytest.approx(1.0) and factors[-1] == pytest.approx(0.1)
+    assert factors[2] == pytest.approx(0.55) and all(a > b for a, b in itertools.pairwise(factors))
+    assert {TrainConfig(steps=5).lr_factor(step) for step in range(5)} == {1.0}  # constant: the released recipe
+    with pytest.raises(StfbenchError, match="lr-schedule"):
+        TrainConfig(lr_schedule="linear")
+
+
+class _Interrupted(Exception):
+    pass
+
+
+class _InterruptAfterTwo(SyncTalkFaceTask):
+    """Dies at the third step, after the step-2 checkpoint (a killed run)."""
+
+    def training_step(self, batch, trainer):
+        if trainer.step == 2:
+            raise _Interrupted
+        return super().training_step(batch, trainer)
+
+
+def test_cosine_run_sets_each_steps_lr_and_resumes_exactly(tmp_path):
+    train = TrainConfig(steps=4, batch_size=2, log_every=1, checkpoint_every=2, lr_generator=1e-3)
+    train = TrainConfig(**{**train.__dict__, "lr_schedule": "cosine", "lr_final_ratio": 0.2})
+    seen = []
+
+    class Recording(SyncTalkFaceTask):
+        def training_step(self, batch, trainer):
+            seen.append(trainer.optimizers["generator"].param_groups[0]["lr"])
+            return super().training_step(batch, trainer)
+
+    seed_everything(0)
+    straight_task = _task()
+    straight_task.__class__ = Recording
+    straight = Trainer(straight_task, train, tmp_path / "a", torch.device("cpu"), RunInfo())
+    straight.run(show_progress=False)
+    assert seen == pytest.approx([1e-3 * train.lr_factor(step) for step in range(4)])
+    assert seen[-1] == pytest.approx(2e-4)
+    killed_task = _task()
+    killed_task.__class__ = _InterruptAfterTwo
+    with pytest.raises(_Interrupted):
+        Trainer(killed_task, train, tmp_path / "b", torch.device("cpu"), RunInfo()).run(show_progress=False)
+    resumed = Trainer(_task(), train, tmp_path / "b", torch.device("cpu"), RunInfo())
+    resumed.run(show_progress=False)
+    for key, value in straight.task.generator.state_dict().items():
+        assert torch.equal(value, resumed.task.generator.state_dict()[key]), key
 
 
 def test_data_memory_init_puts_each_slot_on_a_training_frame():

@@ -20,9 +20,10 @@ def generate(
     resample: bool = options.resample(),
     device: str | None = options.device(),
 ) -> None:
-    """Write a talking-face video: the audio decides the length; the reference video loops or is trimmed."""
+    """Write a talking-face video: the audio decides the length; the reference video loops or is trimmed.
+    Only the generated lower face is blended in (feathered seam); the upper face stays the source's."""
 
-    from stfbench.adapters.cropping import paste_crops
+    from stfbench.adapters.cropping import paste_lower_faces
     from stfbench.adapters.synctalkface import resolve_checkpoint
     from stfbench.audio import melspectrogram
     from stfbench.console import make_console
@@ -56,7 +57,7 @@ def generate(
     generated = generate_crops(
         loaded.model, crops, reference, melspectrogram(audio_samples, clip.sample_rate), clip.fps, batch_size
     )
-    write_clip(out, paste_crops(frames, generated, boxes), audio_samples, clip.fps, clip.sample_rate)
+    write_clip(out, paste_lower_faces(frames, generated, boxes), audio_samples, clip.fps, clip.sample_rate)
     make_console(stderr=True).print(
         f"wrote {out}: {num_frames} frames ({num_frames / clip.fps:.2f} s)", markup=False, highlight=False
     )

@@ -60,6 +60,12 @@ def train(
     lr_g: float = typer.Option(1e-4, "--lr-g", help="Generator learning rate (Adam)."),
     lr_d: float = typer.Option(5e-4, "--lr-d", help="Discriminator learning rate (Adam)."),
     grad_clip: float = typer.Option(0.0, "--grad-clip", help="Max gradient L2 norm (0 = off)."),
+    lr_schedule: str = typer.Option(
+        "constant", "--lr-schedule", help="constant (released code) or cosine (decays to --lr-final-ratio × lr)."
+    ),
+    lr_final_ratio: float = typer.Option(
+        0.05, "--lr-final-ratio", help="cosine: learning rate at the last step as a fraction of the first."
+    ),
     seed: int = options.seed(),
     amp: bool = typer.Option(True, "--amp/--no-amp", help="Mixed precision on CUDA."),
     device: str | None = options.device(),
@@ -89,6 +95,7 @@ def train(
             dataset, out, width_mult=width_mult, steps=steps, batch_size=batch_size, lr=lr_g, seed=seed,
             sync_weight=av_weight, expert=expert, root=root, limit_clips=limit_clips, device=device,
             checkpoint_every=checkpoint_every, log_every=log_every, export=export,
+            lr_schedule=lr_schedule, lr_final_ratio=lr_final_ratio,
         )  # fmt: skip
         console.print("validation " + ", ".join(f"{k} {v:.4f}" for k, v in validation.items()))
         return
@@ -119,6 +126,8 @@ def train(
         lr_generator=lr_g,
         lr_discriminator=lr_d,
         grad_clip=grad_clip,
+        lr_schedule=lr_schedule,
+        lr_final_ratio=lr_final_ratio,
         amp=amp,
         seed=seed,
         log_every=log_every,

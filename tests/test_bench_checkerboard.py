@@ -1,0 +1,46 @@
+"""The checkerboard benchmark's measure: high-frequency spectral energy of image regions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from bench_checkerboard import high_frequency_fraction, high_frequency_ratio
+
+
+def _smooth(height: int = 48, width: int = 96) -> np.ndarray:
+    """(1, H, W, 3) uint8: a soft blob on a gradient, like skin shading."""
+    y, x = np.mgrid[:height, :width].astype(np.float64)
+    value = 60 + 0.8 * x + 90 * np.exp(-((x - 50) ** 2 + (y - 24) ** 2) / 300)
+    return np.repeat(np.clip(value, 0, 255).astype(np.uint8)[None, ..., None], 3, axis=3)
+
+
+def _checkerboard(square: int, height: int = 48, width: int = 96) -> np.ndarray:
+    y, x = np.mgrid[:height, :width]
+    board = np.where((y // square + x // square) % 2 == 0, 40, 210).astype(np.uint8)
+    return np.repeat(board[None, ..., None], 3, axis=3)
+
+
+def test_checkerboards_score_far_higher_than_smooth_images():
+    smooth = high_frequency_fraction(_smooth())
+    assert 0 <= smooth < 0.01
+    for square in (1, 2):  # Nyquist, and the period of a stride-2 transposed convolution
+        assert high_frequency_fraction(_checkerboard(square)) > 0.9
+    faint = np.clip(_smooth().astype(int) + (_checkerboard(1).astype(int) - 125) // 20, 0, 255).astype(np.uint8)
+    assert high_frequency_fraction(faint) > 20 * smooth
+    assert high_frequency_fraction(np.full((2, 48, 96, 3), 128, np.uint8)) == 0.0
+
+
+def test_ratio_of_identical_images_is_one_and_grows_with_added_checkerboard():
+    rng = np.random.default_rng(0)
+    images = np.clip(np.repeat(_smooth(), 3, axis=0) + rng.normal(0, 3, (3, 48, 96, 3)), 0, 255).astype(np.uint8)
+    assert high_frequency_ratio(images, images) == pytest.approx(1.0)
+    noisy = np.clip(images.astype(int) + (_checkerboard(1).astype(int) - 125) // 10, 0, 255).astype(np.uint8)
+    assert high_frequency_ratio(noisy, images) > 2
+    with pytest.raises(ValueError, match="cutoff"):
+        high_frequency_fraction(images, cutoff=0.6)
