@@ -227,8 +227,11 @@ class Trainer:
             os.fsync(handle.fileno())
 
     # ------------------------------------------------------------------------------------------- run
-    def run(self, show_progress: bool = True) -> dict[str, float]:
-        """Train until `train.steps`; returns the last validation numbers."""
+    def run(self, show_progress: bool = True, max_seconds: float | None = None) -> dict[str, float]:
+        """Train until `train.steps`, or (single process only) until `max_seconds` of wall time have passed:
+        then the step reached is logged and checkpointed and the run stops. Returns the last validation numbers."""
+        if max_seconds is not None and self.world_size > 1:
+            raise StfbenchError("a wall-time budget (max_seconds) needs a single process, not torchrun")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if not self.resume():
             self.task.initialize(np.random.default_rng([self.train.seed, 2**32 - 1]))  # same on every rank
@@ -254,8 +257,9 @@ class Trainer:
                 self._set_learning_rates()
                 losses = self.task.training_step(batch, self)
                 self.step += 1
+                out_of_time = max_seconds is not None and time.perf_counter() - started >= max_seconds
                 running = {k: 0.9 * running.get(k, v) + 0.1 * v for k, v in losses.items()}
-                if self.step % self.train.log_every == 0 or self.step == self.train.steps:
+                if self.step % self.train.log_every == 0 or self.step == self.train.steps or out_of_time:
                     rate = (
                         (self.step - first_step)
                         * self.train.batch_size
@@ -266,9 +270,11 @@ class Trainer:
                     progress.update(bar, losses=" ".join(f"{k} {v:.3f}" for k, v in running.items()))
                 if self.train.validate_every and self.step % self.train.validate_every == 0:
                     validation = self._validate()
-                if self.step % self.train.checkpoint_every == 0 or self.step == self.train.steps:
+                if self.step % self.train.checkpoint_every == 0 or self.step == self.train.steps or out_of_time:
                     self.save()
                 progress.update(bar, completed=self.step)
+                if out_of_time:
+                    break
         if not validation:
             validation = self._validate()
         return validation
