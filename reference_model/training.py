@@ -100,9 +100,6 @@ class Trainer:
         for module in task.modules.values():
             module.to(device)
         self.optimizers = task.build_optimizers(train)
-        for optimizer in self.optimizers.values():
-            for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])  # the schedule's base (torch's lr_scheduler key)
         self.scalers = {name: torch.amp.GradScaler(device.type, enabled=self.use_amp) for name in self.optimizers}
         self.nets: dict[str, nn.Module] = dict(task.modules)
         if self.world_size > 1:
@@ -136,7 +133,8 @@ class Trainer:
         factor = self.train.lr_factor(self.step)
         for optimizer in self.optimizers.values():
             for group in optimizer.param_groups:
-                group["lr"] = group["initial_lr"] * factor
+                base = group.setdefault("initial_lr", group["lr"])  # saved with the optimiser (torch's key)
+                group["lr"] = base * factor
 
     def optimize(self, name: str, loss: torch.Tensor) -> None:
         """Backward `loss`, clip (if configured) and step optimiser `name`, with AMP scaling on CUDA."""

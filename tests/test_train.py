@@ -207,7 +207,8 @@ def test_resuming_with_other_model_settings_is_refused(tmp_path):
 
 
 def test_runs_saved_before_a_setting_existed_resume_with_its_default(tmp_path):
-    """A checkpoint whose configs lack a later-added field (here address_norm, vv_gt_branch) resumes when the
+    """A checkpoint whose configs lack a later-added field (here address_norm, vv_gt_branch, the optimisers'
+    initial_lr) resumes when the
     current value is that field's default, and is refused when it is not."""
     Trainer(_task(), TrainConfig(steps=1, batch_size=2), tmp_path, torch.device("cpu"), RunInfo()).run(
         show_progress=False
@@ -215,6 +216,9 @@ def test_runs_saved_before_a_setting_existed_resume_with_its_default(tmp_path):
     path = tmp_path / "last.pt"
     state = torch.load(path, weights_only=True)
     del state["configs"]["model"]["address_norm"], state["configs"]["loss"]["vv_gt_branch"]
+    for optimizer in state["optimizers"].values():  # saved before the lr schedule existed
+        for group in optimizer["param_groups"]:
+            del group["initial_lr"]
     torch.save(state, path)
     resumed = Trainer(_task(), TrainConfig(steps=2, batch_size=2), tmp_path, torch.device("cpu"), RunInfo())
     resumed.run(show_progress=False)
