@@ -104,13 +104,12 @@ def test_shared_options_are_the_same_in_every_command() -> None:
 
 
 def test_the_comparison_finds_a_difference() -> None:
-    """A changed default, help, alias or type of one command is reported (the test above can fail)."""
+    """A changed default, help, alias or type in one command is reported (the test above can fail)."""
     for field, value in (("default", 2), ("help", "other"), ("opts", ["--workers", "-w"]), ("type", "str")):
         found = _options()
         found["--workers"]["synth"][field] = value
-        assert _differences(found) == [f"--workers {field}: " + "; ".join(
-            f"{c}={(value if c == 'synth' else found['--workers'][c][field])!r}" for c in sorted(found["--workers"])
-        )]  # fmt: skip
+        (problem,) = _differences(found)
+        assert problem.startswith(f"--workers {field}: ") and f"synth={value!r}" in problem
 
 
 def test_every_option_of_several_commands_is_shared_or_named_per_command() -> None:
