@@ -30,10 +30,15 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
 
 def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]:
     """Read an stfbench checkpoint (training or export); `kind` checks what it holds."""
+    return check_checkpoint(read_checkpoint_file(path), path, kind)
+
+
+def read_checkpoint_file(path: str | Path) -> Any:
+    """The object a torch checkpoint file holds, read weights-only (a crafted file cannot run code)."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError("checkpoint not found", path)
-    return check_checkpoint(load_torch_file(path, "checkpoint"), path, kind)  # weights_only: runs no code
+    return load_torch_file(path, "checkpoint")
 
 
 def check_checkpoint(state: Any, path: str | Path, kind: str | None = None) -> dict[str, Any]:

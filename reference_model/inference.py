@@ -19,7 +19,7 @@ import torch
 from stfbench.audio import mel_windows
 from stfbench.errors import StfbenchError, TooShortError, WeightsError
 from stfbench.hashing import sha256_file
-from stfbench.reference_model.checkpoint import check_checkpoint, module_state
+from stfbench.reference_model.checkpoint import check_checkpoint, module_state, read_checkpoint_file
 from stfbench.reference_model.config import ModelConfig, from_dict
 from stfbench.reference_model.data import from_unit_range, to_unit_range
 from stfbench.reference_model.generator import SyncTalkFace
@@ -29,7 +29,6 @@ from stfbench.reference_model.released import (
     is_released_checkpoint,
     load_strict,
 )
-from stfbench.safe_load import load_torch_file
 
 MIN_FRAMES = 5
 INFERENCE_ONLY_SKIPPED = ("lip_encoder.",)  # training-only weights (left out of inference exports)
@@ -50,9 +49,7 @@ def load_generator(path: str | Path, device: torch.device | str = "cpu") -> Load
     """Training checkpoint, fp16 inference export or a released-code checkpoint (`model_state_dict` +
     `dec_state_dict`, paper preset) → generator in eval mode on `device` (float32)."""
     path = Path(path)
-    if not path.is_file():
-        raise WeightsError("checkpoint not found", path)
-    state = load_torch_file(path, "checkpoint")
+    state = read_checkpoint_file(path)
     if is_released_checkpoint(state):
         model = SyncTalkFace(config_from_released(state["model_state_dict"], path))
         weights = generator_state_from_released(state["model_state_dict"], state["dec_state_dict"], path)
