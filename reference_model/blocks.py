@@ -56,6 +56,32 @@ class ConvTransposeBlock(nn.Module):
         return self.act(self.conv_block(x))
 
 
+def bilinear_taps(kernel: int, stride: int) -> torch.Tensor:
+    """1-D linear-interpolation taps max(0, 1 − |j − (k−1)/2| / s), j = 0 … k−1 (k=3, s=2: ½, 1, ½).
+
+    Every output pixel of a stride-s transposed convolution with these taps receives weights summing to 1,
+    whichever phase it has, so no one-pixel pattern of period s (checkerboard) comes from the kernel."""
+    j = torch.arange(kernel, dtype=torch.float64)
+    return (1 - (j - (kernel - 1) / 2).abs() / stride).clamp(min=0)
+
+
+@torch.no_grad()
+def bilinear_upsampling_init(module: nn.Module) -> int:
+    """Re-initialise every strided `ConvTranspose2d` in `module` as bilinear upsampling of a random channel
+    mix: weight[i, o] = m[i, o] · taps ⊗ taps with m[i, o] = the sum of torch's default draw over the kernel,
+    so the random stream and the channel mixing are torch's and only the spatial profile changes (Odena et
+    al. 2016; Aitken et al. 2017). Bias unchanged. Returns the number of layers changed."""
+    changed = 0
+    for layer in module.modules():
+        if isinstance(layer, nn.ConvTranspose2d) and max(layer.stride) > 1:
+            (kh, kw), (sh, sw) = layer.kernel_size, layer.stride
+            kernel = torch.outer(bilinear_taps(kh, sh), bilinear_taps(kw, sw)).to(layer.weight)  # (kH, kW)
+            mix = layer.weight.sum(dim=(2, 3), keepdim=True)  # (C_in, C_out, 1, 1)
+            layer.weight.copy_(mix * kernel)
+            changed += 1
+    return changed
+
+
 def stage(
     cin: int, cout: int, residuals: int, kernel: Size = 3, stride: Size = 2, padding: Size = 1
 ) -> list[nn.Module]:

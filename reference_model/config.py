@@ -26,6 +26,9 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     return cls(**kwargs)
 
 
+UPSAMPLE_INITS = ("default", "bilinear")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """SyncTalkFace generator: image size, channel widths, residual counts and the Audio-Lip Memory.
@@ -54,6 +57,7 @@ class ModelConfig:
     memory_init: str = "random"  # slots ~ N(0, 0.5²) (released code) or "data": projected features of a batch
     address_norm: str = "none"  # "none" (released code) or "batch": projected queries pass a BatchNorm (no affine)
     train_path_audio: str = "keep"  # Î_G's fusion input: f_aud ⊕ lip ("keep", paper and code) or 0 ⊕ lip ("drop")
+    upsample_init: str = "default"  # decoder's stride-2 transposed convs: torch's init (code) or "bilinear"
 
     def __post_init__(self) -> None:
         if self.image_size % 32 or self.image_size < 64:
@@ -68,6 +72,8 @@ class ModelConfig:
             raise StfbenchError(f"address_norm {self.address_norm!r}: use 'none' or 'batch'")
         if self.train_path_audio not in ("keep", "drop"):
             raise StfbenchError(f"train_path_audio {self.train_path_audio!r}: use 'keep' or 'drop'")
+        if self.upsample_init not in UPSAMPLE_INITS:
+            raise StfbenchError(f"upsample_init {self.upsample_init!r}: use {' or '.join(map(repr, UPSAMPLE_INITS))}")
         if self.train_lip_source not in ("value-recalled", "raw"):
             raise StfbenchError(f"train_lip_source {self.train_lip_source!r}: use 'value-recalled' or 'raw'")
         if len(self.decoder_channels) != len(self.face_channels) + 1:

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from stfbench.errors import StfbenchError
+from stfbench.reference_model.blocks import bilinear_upsampling_init
 from stfbench.reference_model.config import ModelConfig
 from stfbench.reference_model.decoder import Decoder
 from stfbench.reference_model.encoders import AudioEncoder, IdentityEncoder, LipEncoder
@@ -69,6 +70,8 @@ class SyncTalkFace(nn.Module):
             else None
         )
         self.decoder = Decoder(config)
+        if config.upsample_init == "bilinear":
+            bilinear_upsampling_init(self.decoder)
 
     def identity_input(self, target: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) target (masked here) and reference → (N, 6, H, W)."""

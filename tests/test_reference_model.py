@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from stfbench.errors import StfbenchError, TooShortError, WeightsError
+from stfbench.reference_model.blocks import bilinear_taps
 from stfbench.reference_model.config import LossConfig, expert_preset, model_preset
 from stfbench.reference_model.data import TrainingClip
 from stfbench.reference_model.discriminator import QualityDiscriminator
@@ -223,6 +224,38 @@ def test_wav2lip_expert_with_wrong_hash_or_layout_is_refused(tmp_path):
         load_wav2lip_expert(tmp_path / "missing.pth")
 
 
+@pytest.mark.parametrize(("kernel", "stride", "taps"), [(3, 2, [0.5, 1, 0.5]), (4, 2, [0.25, 0.75, 0.75, 0.25])])
+def test_bilinear_taps_are_linear_interpolation(kernel, stride, taps):
+    assert bilinear_taps(kernel, stride).tolist() == taps
+
+
+def test_bilinear_upsample_init_gives_every_output_phase_the_same_weight():
+    """A constant input through each stride-2 transposed conv (bias off) gives the same value at all four
+    output phases in the interior with `upsample_init="bilinear"`, and a 1-2-2-4 tap pattern (checkerboard)
+    with torch's init, which stays the default so the released recipe's weights are unchanged."""
+    torch.manual_seed(0)
+    default = SyncTalkFace(model_preset("micro"))
+    torch.manual_seed(0)
+    bilinear = SyncTalkFace(model_preset("micro", upsample_init="bilinear"))
+    layers = [
+        (name, d, b)
+        for (name, d), b in zip(default.named_modules(), bilinear.modules(), strict=True)
+        if isinstance(d, torch.nn.ConvTranspose2d) and d.stride == (2, 2)
+    ]
+    assert len(layers) == len(model_preset("micro").decoder_channels) - 2
+    bilinear_state = bilinear.state_dict()
+    changed = {key for key, value in default.state_dict().items() if not torch.equal(value, bilinear_state[key])}
+    assert changed == {f"{name}.weight" for name, _, _ in layers}  # nothing else moves, not even the RNG stream
+    for _, d, b in layers:
+        mix = b.weight.sum(dim=(2, 3)) / bilinear_taps(3, 2).sum() ** 2  # m = default's kernel sum
+        assert torch.allclose(mix.float(), d.weight.sum(dim=(2, 3)), atol=1e-6)
+        x = torch.ones(1, d.in_channels, 4, 4)
+        for layer, even in ((b, True), (d, False)):
+            out = F.conv_transpose2d(x, layer.weight, None, 2, 1, 1)[0, :, 2:6, 2:6]  # (C_out, 4, 4) interior
+            phases = torch.stack([out[:, i::2, j::2] for i in (0, 1) for j in (0, 1)])  # (4, C_out, 2, 2)
+            assert torch.allclose(phases, phases[:1].expand_as(phases), atol=1e-5) is even
+
+
 def test_wrong_mel_shape_is_a_clear_error():
     model = SyncTalkFace(model_preset("micro"))
     _, target, reference = _inputs(64, lip=False)
@@ -238,6 +271,7 @@ def test_wrong_mel_shape_is_a_clear_error():
         ({"slots": -1}, "--slots -1"),
         ({"fusion_dropout": 1.0}, "fusion_dropout"),
         ({"memory_init": "kmeans"}, "memory_init"),
+        ({"upsample_init": "icnr"}, "upsample_init"),
         ({"address_norm": "layer"}, "address_norm"),
         ({"train_path_audio": "zero"}, "train_path_audio"),
     ],

@@ -41,6 +41,11 @@ def train(
     train_path_audio: str = typer.Option(
         "keep", "--train-path-audio", help="keep (paper, code) or drop: Î_G is made from the lip feature alone."
     ),
+    upsample_init: str = typer.Option(
+        "default",
+        "--upsample-init",
+        help="Decoder's stride-2 transposed convs: default (torch's init, code) or bilinear (checkerboard-free start).",
+    ),
     vv_detach_gt: bool = typer.Option(
         False, "--vv-detach-gt", help="VV loss moves only the generated frames, not the lip encoder's GT branch."
     ),
@@ -109,6 +114,7 @@ def train(
         "fusion_dropout": fusion_dropout,
         "address_norm": address_norm,
         "train_path_audio": train_path_audio,
+        "upsample_init": upsample_init,
     }
     config = model_preset(preset, **{k: v for k, v in overrides.items() if v is not None})
     loss = LossConfig(
