@@ -8,8 +8,8 @@ dataset-level metric such as FID of a sharded run equals the unsharded one.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -35,6 +35,8 @@ class ScoringSample:
     fps: float = 25.0
     sample_rate: int = 16000
     paired_mask: np.ndarray | None = None  # (T,) bool: frames the paired metrics compare (None = all)
+    #: metric name → the output of its `clip_stage` computed ahead (in a worker), or the exception it raised
+    staged: dict[str, Any] = field(default_factory=dict)
 
 
 class Metric(ABC):
@@ -84,6 +86,22 @@ class Metric(ABC):
         """Whether this metric overrides `precompute` (callers then hand it clips in groups)."""
         return cls.precompute is not Metric.precompute
 
+    def clip_stage(self) -> Callable[[ScoringSample], Any] | None:
+        """The part of `update` that reads one clip and changes no statistics and uses no network (crop/resize,
+        face detection, landmarks, per-frame PSNR/SSIM), as a picklable callable a runner may call ahead, in a
+        worker process, storing its output in `sample.staged`; None when there is none."""
+        return None
+
+    def staged(self, sample: ScoringSample, compute: Callable[[ScoringSample], Any]) -> Any:
+        """This metric's clip-stage output for `sample`: the one computed ahead (its exception re-raised), else
+        `compute(sample)` now."""
+        if self.name not in sample.staged:
+            return compute(sample)
+        value = sample.staged[self.name]
+        if isinstance(value, BaseException):
+            raise value
+        return value
+
     #: Whether the metric reads whole frames (`ScoringSample.pred_frames`) rather than only crops.
     needs_frames: bool = False
 
@@ -124,9 +142,16 @@ class FrameMeanMetric(Metric):
     def frame_values(self, gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
         """Per-frame values (T,) of (T, S, S, 3) uint8 ground truth and prediction."""
 
-    def update(self, sample: ScoringSample) -> dict[str, float]:
+    def paired_values(self, sample: ScoringSample) -> np.ndarray:
+        """Per-frame values (T',) of the sample's paired frames (its clip stage)."""
         gt, pred = paired_crops(sample, self.key)
-        values = self.frame_values(gt, pred)  # (T,)
+        return self.frame_values(gt, pred)
+
+    def clip_stage(self) -> Callable[[ScoringSample], np.ndarray] | None:
+        return self.paired_values
+
+    def update(self, sample: ScoringSample) -> dict[str, float]:
+        values = self.staged(sample, self.paired_values)  # (T,)
         self.total += float(values.sum())
         self.count += len(values)
         return {self.key: float(values.mean())}

@@ -61,17 +61,29 @@ def crop_track(frames: np.ndarray, boxes: np.ndarray, crop_scale: float = 0.4, s
 
 def dlib_hog_detector(upsample: int = 0) -> Detector:
     """dlib's HOG frontal face detector (offline; score = detector confidence)."""
-    import dlib
+    return DlibHogDetector(upsample)
 
-    detector = dlib.get_frontal_face_detector()
 
-    def detect(frame: np.ndarray) -> np.ndarray:
-        rects, scores, _ = detector.run(frame, upsample)
+class DlibHogDetector:
+    """`dlib_hog_detector` as a picklable callable (a worker process builds the detector again)."""
+
+    def __init__(self, upsample: int = 0) -> None:
+        import dlib
+
+        self.upsample = upsample
+        self._detector = dlib.get_frontal_face_detector()
+
+    def __getstate__(self) -> dict[str, int]:
+        return {"upsample": self.upsample}
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        self.__init__(state["upsample"])
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        rects, scores, _ = self._detector.run(frame, self.upsample)
         return np.array(
             [[r.left(), r.top(), r.right(), r.bottom(), s] for r, s in zip(rects, scores, strict=True)]
         ).reshape(-1, 5)
-
-    return detect
 
 
 def s3fd_detector(weight_path, device, threshold: float = 0.9, scale: float = 0.25) -> Detector:

@@ -10,6 +10,7 @@ scored; a clip with no scorable frame fails with status `no-face`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import cv2
@@ -69,9 +70,9 @@ class LMD(Metric):
             frame = cv2.resize(frame, (self.image_size, self.image_size), interpolation=cv2.INTER_LINEAR)
         return self.landmarker(frame)
 
-    def update(self, sample: ScoringSample) -> dict[str, float]:
+    def frame_distances(self, sample: ScoringSample) -> tuple[list[float], int]:
+        """The LMD of every frame with a face in both clips, and how many frames lack one (its clip stage)."""
         gt, pred = paired_crops(sample, "lmd")
-        self.sizes.add(self.image_size or gt.shape[1])
         values, missing = [], 0
         for gt_frame, pred_frame in zip(gt, pred, strict=True):
             gt_points = self._points(gt_frame)
@@ -80,6 +81,14 @@ class LMD(Metric):
                 missing += 1
                 continue
             values.append(mouth_distance(gt_points, pred_points, self.reduction))
+        return values, missing
+
+    def clip_stage(self) -> Callable[[ScoringSample], tuple[list[float], int]]:
+        return self.frame_distances
+
+    def update(self, sample: ScoringSample) -> dict[str, float]:
+        values, missing = self.staged(sample, self.frame_distances)
+        self.sizes.add(self.image_size or sample.gt_crops.shape[1])
         if not values:
             raise NoFaceError(f"LMD: no frame with a face in both clips ({missing} frames)", sample.clip_id)
         self.frames_no_face += missing

@@ -61,6 +61,9 @@ class LPIPS(FrameMeanMetric):
     def name(self) -> str:
         return f"lpips-{self.net}"
 
+    def clip_stage(self) -> None:
+        return None  # a network: it runs where the model is
+
     @torch.no_grad()
     def frame_values(self, gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
         out = []

@@ -18,6 +18,7 @@ then takes that clip's result (equal to scoring it alone) and accumulates it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,12 +33,35 @@ from stfbench.metrics.sync import (
     check_precision,
     clip_embeddings,
     resize_bgr224,
+    sync_arrays,
     sync_distances,
-    sync_input,
     sync_scores,
+    sync_tensors,
 )
 
 VARIANTS = ("fullframe224", "facecrop")
+
+
+@dataclass(frozen=True)
+class SyncStage:
+    """LSE's clip stage (no network; picklable when the detector is): the SyncNet input frames and the MFCC."""
+
+    variant: str
+    detector: Detector | None
+    crop_scale: float
+
+    def lips(self, sample: ScoringSample) -> np.ndarray:
+        """(T, 224, 224, 3) uint8 BGR SyncNet input frames of the sample's generated video."""
+        frames = sample.pred_frames if sample.pred_frames is not None else sample.pred_crops
+        if self.variant == "facecrop":
+            boxes = track_boxes(frames, self.detector, sample.clip_id)
+            return np.ascontiguousarray(crop_track(frames, boxes, self.crop_scale)[..., ::-1])
+        return resize_bgr224(frames)
+
+    def __call__(self, sample: ScoringSample) -> tuple[np.ndarray, np.ndarray, int]:
+        if sample.audio is None or len(sample.audio) == 0:
+            raise NoAudioError("LSE needs the clip's audio", sample.clip_id)
+        return sync_arrays(self.lips(sample), sample.audio, sample.sample_rate, sample.clip_id)
 
 
 class LSE(Metric):
@@ -74,6 +98,7 @@ class LSE(Metric):
         self.weights = provenance or {}
         self.precision = precision
         self.pending: dict[str, tuple[ScoringSample, SyncResult | StfbenchError]] = {}
+        self.stage = SyncStage(variant, detector, crop_scale)
         self.reset()
 
     needs_frames = True
@@ -89,17 +114,14 @@ class LSE(Metric):
 
     def lips(self, sample: ScoringSample) -> np.ndarray:
         """(T, 224, 224, 3) uint8 BGR SyncNet input frames of the sample's generated video."""
-        frames = sample.pred_frames if sample.pred_frames is not None else sample.pred_crops
-        if self.variant == "facecrop":
-            boxes = track_boxes(frames, self.detector, sample.clip_id)
-            return np.ascontiguousarray(crop_track(frames, boxes, self.crop_scale)[..., ::-1])
-        return resize_bgr224(frames)
+        return self.stage.lips(sample)
+
+    def clip_stage(self) -> SyncStage:
+        return self.stage
 
     def sync_input(self, sample: ScoringSample) -> SyncInput:
         """The clip's SyncNet input (NoAudioError, TooShortError, NoFaceError are the clip's failures)."""
-        if sample.audio is None or len(sample.audio) == 0:
-            raise NoAudioError("LSE needs the clip's audio", sample.clip_id)
-        return sync_input(self.lips(sample), sample.audio, self.device, sample.sample_rate, sample.clip_id)
+        return sync_tensors(self.staged(sample, self.stage), self.device)
 
     def score_many(self, samples: Sequence[ScoringSample]) -> list[SyncResult | StfbenchError]:
         """Each clip's result, or its failure, with the windows of all clips sharing forward batches."""

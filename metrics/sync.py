@@ -133,10 +133,11 @@ class SyncInput:
     windows: int
 
 
-def sync_input(
-    lips_bgr: np.ndarray, audio: np.ndarray, device: torch.device, sample_rate: int = 16000, clip_id: str | None = None
-) -> SyncInput:
-    """(T, 224, 224, 3) uint8 BGR frames and float32 audio → `SyncInput` (TooShortError below one window)."""
+def sync_arrays(
+    lips_bgr: np.ndarray, audio: np.ndarray, sample_rate: int = 16000, clip_id: str | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(T, 224, 224, 3) uint8 BGR frames and float32 audio → (frames, MFCC (13, T_mfcc), number of windows), the
+    CPU part of `sync_input` (TooShortError below one window)."""
     windows = num_windows(len(lips_bgr), len(audio))
     if windows < 1:
         raise TooShortError(
@@ -144,9 +145,20 @@ def sync_input(
             f"{len(audio) / sample_rate:.2f} s audio",
             clip_id,
         )
-    frames = torch.from_numpy(np.ascontiguousarray(lips_bgr)).to(device)  # (T, 224, 224, 3) uint8
-    mfcc = torch.from_numpy(syncnet_mfcc(audio, sample_rate)).to(device).float()  # (13, T_mfcc)
-    return SyncInput(frames, mfcc, windows)
+    return np.ascontiguousarray(lips_bgr), syncnet_mfcc(audio, sample_rate), windows
+
+
+def sync_tensors(arrays: tuple[np.ndarray, np.ndarray, int], device: torch.device) -> SyncInput:
+    """`sync_arrays`' output → `SyncInput` on `device`."""
+    frames, mfcc, windows = arrays
+    return SyncInput(torch.from_numpy(frames).to(device), torch.from_numpy(mfcc).to(device).float(), windows)
+
+
+def sync_input(
+    lips_bgr: np.ndarray, audio: np.ndarray, device: torch.device, sample_rate: int = 16000, clip_id: str | None = None
+) -> SyncInput:
+    """(T, 224, 224, 3) uint8 BGR frames and float32 audio → `SyncInput` (TooShortError below one window)."""
+    return sync_tensors(sync_arrays(lips_bgr, audio, sample_rate, clip_id), device)
 
 
 @torch.no_grad()

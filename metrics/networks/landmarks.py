@@ -21,25 +21,43 @@ Landmarker = Callable[[np.ndarray], np.ndarray | None]
 def dlib_landmarker(predictor_path: str | Path, upsample: int = 1) -> Landmarker:
     """ATVGnet's setting: `get_frontal_face_detector()` with `upsample` on the grayscale frame, the largest
     face, `shape_predictor_68_face_landmarks.dat`."""
-    import cv2
-    import dlib
+    return DlibLandmarker(predictor_path, upsample)
 
-    detector = dlib.get_frontal_face_detector()
-    try:
-        predictor = dlib.shape_predictor(str(predictor_path))
-    except RuntimeError as error:
-        raise WeightsError(f"not a dlib shape predictor ({error})", predictor_path) from None
 
-    def landmarks(frame: np.ndarray) -> np.ndarray | None:
+class DlibLandmarker:
+    """The dlib landmarker as a picklable callable: a worker process loads the predictor again from its path."""
+
+    def __init__(self, predictor_path: str | Path, upsample: int = 1) -> None:
+        self.predictor_path = str(predictor_path)
+        self.upsample = upsample
+        self._load()
+
+    def _load(self) -> None:
+        import dlib
+
+        self._detector = dlib.get_frontal_face_detector()
+        try:
+            self._predictor = dlib.shape_predictor(self.predictor_path)
+        except RuntimeError as error:
+            raise WeightsError(f"not a dlib shape predictor ({error})", self.predictor_path) from None
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"predictor_path": self.predictor_path, "upsample": self.upsample}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._load()
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray | None:
+        import cv2
+
         gray = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
-        faces = detector(gray, upsample)
+        faces = self._detector(gray, self.upsample)
         if len(faces) == 0:
             return None
         face = max(faces, key=lambda r: r.width() * r.height())
-        shape = predictor(gray, face)
+        shape = self._predictor(gray, face)
         return np.array([[p.x, p.y] for p in shape.parts()], np.float64)  # (68, 2)
-
-    return landmarks
 
 
 def fan_landmarker(fan_path: str | Path, s3fd_path: str | Path, device: torch.device) -> Landmarker:
