@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from stfbench.cli import app
 from stfbench.errors import DecodeError, StfbenchError
 from stfbench.media import read_audio, read_clip, write_clip
-from stfbench.runner.run import ramp_groups
+from stfbench.runner.engine import ramp_groups
 from stfbench.runner.store import RunStore
 
 TESTS = Path(__file__).resolve().parent
@@ -127,8 +127,8 @@ def test_resume_leaderboard_and_merge_refuse_duplicated_or_extra_records(tmp_pat
 def test_any_decode_or_metric_crash_is_that_clips_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from PIL import Image
 
-    from stfbench.cli import score as score_module
     from stfbench.metrics.psnr import PSNR
+    from stfbench.runner import score as score_module
 
     pred, gt = tmp_path / "pred", tmp_path / "gt"
     for name in ("a", "b", "c", "d"):
@@ -142,19 +142,19 @@ def test_any_decode_or_metric_crash_is_that_clips_status(tmp_path: Path, monkeyp
     assert [r["status"] for r in records] == ["too-large"] * 4 and "image too large" in records[0]["reason"]
     monkeypatch.undo()
 
-    load, update = score_module.ScoreRun._load, PSNR.update
+    load, update = score_module.load_pair, PSNR.update
 
-    def crash_on_b(self, pair):
+    def crash_on_b(pair, *options):
         if pair.key == "b":
             raise RuntimeError("decoder bug")
-        return load(self, pair)
+        return load(pair, *options)
 
     def crash_on_c(self, sample):
         if sample.clip_id == "c":
             raise ZeroDivisionError("metric bug")
         return update(self, sample)
 
-    monkeypatch.setattr(score_module.ScoreRun, "_load", crash_on_b)
+    monkeypatch.setattr(score_module, "load_pair", crash_on_b)
     monkeypatch.setattr(PSNR, "update", crash_on_c)
     result = _score("--pred", str(pred), "--gt", str(gt), "--metrics", "psnr", "--out", str(tmp_path / "crash"))
     assert result.exit_code == 0, result.output
@@ -163,24 +163,24 @@ def test_any_decode_or_metric_crash_is_that_clips_status(tmp_path: Path, monkeyp
     assert by_id["c"]["status"] == "metric-error" and "ZeroDivisionError" in by_id["c"]["reason"]
     assert by_id["a"]["status"] == by_id["d"]["status"] == "ok"
 
-    def interrupted(self, pair):
+    def interrupted(pair, *options):
         raise KeyboardInterrupt
 
     from stfbench.metrics import build_metrics
     from stfbench.metrics.pairing import pair_clips
 
-    monkeypatch.setattr(score_module.ScoreRun, "_load", interrupted)
+    monkeypatch.setattr(score_module, "load_pair", interrupted)
     run = score_module.ScoreRun(tmp_path / "stop", build_metrics(["psnr"], {}, "cpu"), pair_clips(pred, gt), ["psnr"])
     with pytest.raises(KeyboardInterrupt):
         run.run()
     assert RunStore(tmp_path / "stop").read_records() == []
 
-    def disk_full_on_c(self, pair):  # e.g. a decoder's temporary file: the disk, not the clip, failed
+    def disk_full_on_c(pair, *options):  # e.g. a decoder's temporary file: the disk, not the clip, failed
         if pair.key == "c":
             raise OSError(errno.ENOSPC, "No space left on device")
-        return load(self, pair)
+        return load(pair, *options)
 
-    monkeypatch.setattr(score_module.ScoreRun, "_load", disk_full_on_c)
+    monkeypatch.setattr(score_module, "load_pair", disk_full_on_c)
     result = _score("--pred", str(pred), "--gt", str(gt), "--metrics", "psnr", "--out", str(tmp_path / "full"))
     assert isinstance(result.exception, StfbenchError) and "cannot write: No space left on device" in str(
         result.exception

@@ -227,7 +227,7 @@ def test_missing_model_checkpoint_fails_before_any_work(tmp_path: Path) -> None:
 def test_lse_groups_score_each_clip_as_alone_and_precision_is_named_and_hashed(tmp_path: Path, monkeypatch) -> None:
     import dataclasses
 
-    from stfbench.runner import run as runner
+    from stfbench.runner.engine import Engine
 
     base = fake_protocol(names=("psnr", "lse"))
     protocol = dataclasses.replace(
@@ -245,7 +245,7 @@ def test_lse_groups_score_each_clip_as_alone_and_precision_is_named_and_hashed(t
         )
 
     grouped = _records(run(tmp_path / "grouped"))
-    monkeypatch.setattr(runner._ClipScorer, "GROUP_SIZE", 1)
+    monkeypatch.setattr(Engine, "GROUP_SIZE", 1)
     alone = _records(run(tmp_path / "alone"))
     assert [r["status"] for r in grouped] == ["ok", "ok", "ok", "model-error", "no-face", "ok"]
     for one, many in zip(alone, grouped, strict=True):

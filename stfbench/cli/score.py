@@ -16,16 +16,13 @@ Output folder (`--out`):
 Exit status: 0; 2 for a user error (one line); 3 when no clip was scored, pairing failed for every clip, or
 (with --strict) any clip failed.
 Frames are compared as given (they should be face crops in the same space); LSE uses whole frames.
+The scoring itself is `stfbench.runner.score.ScoreRun` on the engine `run` shares (`stfbench.runner.engine`):
+`--workers N` processes decode the clips and run the metrics' CPU stages; the output does not depend on N.
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import math
-import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +64,7 @@ def score(
         "clips", "--pairing", help="clips (videos / frame folders) or images (each image file is one clip)."
     ),
     strict: bool = options.strict(),
+    workers: int = options.workers(),
     no_progress: bool = options.no_progress(),
 ) -> None:
     """Score existing clips against ground truth: PSNR, SSIM, LMD, FID, LSE-C/LSE-D/AV offset, LPIPS. With
@@ -79,6 +77,7 @@ def score(
     from stfbench.metrics import NEEDS_GT, MetricSettings, build_metrics, missing_weights, parse_metric_names
     from stfbench.metrics.pairing import describe_pairing, pair_clips
     from stfbench.runner.lock import RunLock, check_output_dir
+    from stfbench.runner.score import ScoreRun
 
     names = parse_metric_names(metrics)
     if pairing == "images" and "lse" in names:
@@ -108,7 +107,8 @@ def score(
             "metric_settings": {m.name: m.settings() for m in built}, "trim": trim, "resample": resample,
         }  # fmt: skip
         run = ScoreRun(out, built, pairs, names, trim=trim, resample=resample, resume=resume, overwrite=overwrite,
-                       settings=resume_settings, lock=lock, show_progress=not no_progress)  # fmt: skip
+                       settings=resume_settings, lock=lock, show_progress=not no_progress,
+                       workers=workers)  # fmt: skip
         run.provenance = {
             "device": str(torch_device),
             "trust_unverified": trust_unverified,
@@ -167,298 +167,8 @@ def _plain(settings) -> dict[str, Any]:
     return dataclasses.asdict(settings)
 
 
-class ScoreRun:
-    """Scores clip pairs in order, saving statistics then the record after each (resumable). Clips are decoded
-    in groups of `group_size` (the next group in a background thread) and each metric may `precompute` a
-    whole group (LSE: windows of the group's clips share forward batches); statistics still move clip by clip.
-    A record's `seconds` is the clip's own scoring time plus an equal share of its group's precompute time."""
-
-    #: Clips per group when a metric precomputes groups (LSE); 1 otherwise.
-    group_size = 8
-
-    def __init__(
-        self,
-        out: Path,
-        metrics: list,
-        pairs: list,
-        names: list[str],
-        *,
-        trim=False,
-        resample=False,
-        resume=False,
-        overwrite=False,
-        settings: dict[str, Any] | None = None,
-        lock=None,
-        show_progress: bool = True,
-    ) -> None:
-        from stfbench.runner.lock import RunLock
-
-        self.show_progress = show_progress
-        self.lock = (lock or RunLock(out)).acquire()  # re-entrant; released by run(), by the OS if the process dies
-        try:
-            self._open(out, metrics, pairs, names, trim, resample, resume, overwrite, settings or {})
-        except BaseException:
-            self.lock.release()
-            raise
-
-    def _open(self, out, metrics, pairs, names, trim, resample, resume, overwrite, settings) -> None:
-        """Check the folder (under its lock) and restore a previous run when resuming."""
-        from stfbench.runner.store import RunStore, read_json, write_json
-
-        self.store = RunStore(out)
-        self.metrics = metrics
-        self.pairs = pairs
-        self.names = names
-        self.trim = trim
-        self.resample = resample
-        self.provenance: dict[str, Any] = {}
-        records_file = Path(out) / "clips.jsonl"
-        if records_file.exists() and not (resume or overwrite):
-            raise StfbenchError("already holds a score run: pass --resume to continue or --overwrite", out)
-        if overwrite:
-            for name in ("clips.jsonl", "summary.json", SETTINGS):
-                (Path(out) / name).unlink(missing_ok=True)
-            self.store.clear_state()
-        settings_file = Path(out) / SETTINGS
-        self.settings, self.starts = settings, []
-        if resume and settings_file.exists():
-            previous = read_json(settings_file)
-            self.starts = previous.pop(STARTS, [])
-            for key in sorted(set(previous) | set(settings)):
-                if _jsonable(previous.get(key)) != _jsonable(settings.get(key)):
-                    raise StfbenchError(
-                        f"cannot resume: {key} differs from the score run in this folder "
-                        f"({previous.get(key)!r} vs {settings.get(key)!r})",
-                        out,
-                    )
-        self.done = self._restore() if resume else set()
-        write_json(settings_file, _jsonable({**settings, STARTS: self.starts}))
-
-    def _restore(self) -> set[str]:
-        """Load the saved statistics; re-append the one record a crash may have lost after the state save.
-        Records holding a clip twice, more clips than expected or clips not being scored are refused."""
-        from stfbench.runner.lock import check_records
-
-        records = self.store.read_records(repair=True)
-        check_records(records, self.store.root, len(self.pairs), [p.key for p in self.pairs])
-        state = self.store.load_state()
-        recorded = {r["clip_id"] for r in records}
-        if state is None:
-            if recorded:
-                raise StfbenchError("clips.jsonl has records but state.json is missing: cannot resume", self.store.root)
-            return set()
-        included = set(state["included_ids"])
-        lost = included - recorded
-        if recorded - included or lost - {state["last_record"]["clip_id"]}:
-            raise StfbenchError(
-                "clips.jsonl and state.json disagree: cannot resume safely (use --overwrite)", self.store.root
-            )
-        for metric, metric_state in zip(self.metrics, state["metric_states"], strict=True):
-            metric.merge(metric_state)
-        if lost:
-            self.store.append_record(state["last_record"])
-        return included
-
-    def run(self) -> dict[str, Any]:
-        """Score every clip not yet recorded, then write the summary; releases the folder's lock."""
-        from stfbench.provenance import now_iso
-        from stfbench.runner.lock import OutputError
-        from stfbench.runner.store import write_json
-
-        try:  # each start (its device may differ from an earlier part's) is recorded
-            start = {"time": now_iso(), "command": sys.argv, "device": self.provenance.get("device")}
-            self.starts = [*self.starts, start]
-            write_json(self.store.root / SETTINGS, _jsonable({**self.settings, STARTS: self.starts}))
-            self._score_all()
-            return self.finish()
-        except OSError as error:
-            raise OutputError.from_os(error, self.store.root) from error
-        finally:
-            self.lock.release()
-
-    def _score_all(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-
-        from stfbench.console import Progress
-        from stfbench.runner.run import ramp_groups
-
-        todo = [(i, p) for i, p in enumerate(self.pairs) if p.key not in self.done]
-        size = self.group_size if any(m.precomputes() for m in self.metrics) else 1
-        groups = ramp_groups(todo, size)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      transient=True, disable=not self.show_progress) as progress:  # fmt: skip
-            task = progress.add_task("scoring", total=len(todo))
-            with ThreadPoolExecutor(max_workers=1) as loader:  # decode the next group while this one is scored
-                pending = loader.submit(self._load_group, groups[0]) if groups else None
-                for position, group in enumerate(groups):
-                    loaded = pending.result()
-                    if position + 1 < len(groups):
-                        pending = loader.submit(self._load_group, groups[position + 1])
-                    started = time.perf_counter()
-                    samples = [s for s in loaded if not isinstance(s, Exception)]
-                    for metric in self.metrics:
-                        with contextlib.suppress(Exception):  # on a crash each clip's update() fails alone
-                            metric.precompute(samples)
-                    share = (time.perf_counter() - started) / len(group)
-                    for (index, pair), sample in zip(group, loaded, strict=True):
-                        self.score_one(index, pair, sample, share)
-                        progress.advance(task)
-
-    def _load_group(self, group: list) -> list:
-        """Each pair's ScoringSample, or the StfbenchError that is its status (any decode crash becomes one)."""
-        from stfbench.errors import DecodeError
-        from stfbench.runner.lock import raise_if_output_failure
-
-        loaded: list = []
-        for _, pair in group:
-            try:
-                loaded.append(self._load(pair))
-            except StfbenchError as error:
-                loaded.append(error)
-            except Exception as error:  # a decoder crash on one clip must not stop the batch (a full disk does)
-                raise_if_output_failure(error, self.store.root)
-                where = pair.pred if pair.pred is not None else pair.gt
-                loaded.append(DecodeError(f"{type(error).__name__}: {_one_line(error)}", where))
-        return loaded
-
-    def score_one(self, index: int, pair, sample, shared_seconds: float = 0.0) -> dict[str, Any]:
-        """Score and record one clip; `sample` is its ScoringSample or the StfbenchError loading it raised."""
-        from stfbench.errors import MetricError
-        from stfbench.runner.lock import raise_if_output_failure
-
-        started = time.perf_counter()
-        record: dict[str, Any] = {"clip_id": pair.key, "index": index, "pred": _str(pair.pred), "gt": _str(pair.gt)}
-        saved = [copy.deepcopy(m.state_dict()) for m in self.metrics]
-        try:
-            if isinstance(sample, Exception):
-                raise sample
-            values = self._values(sample)
-            frames = len(sample.pred_crops)
-            record.update(status="ok", reason=None, metrics=values, frames=frames)
-        except Exception as error:  # a metric crash on one clip is that clip's status (a full disk stops the batch)
-            raise_if_output_failure(error, self.store.root)
-            if not isinstance(error, StfbenchError):
-                error = MetricError(f"{type(error).__name__}: {_one_line(error)}", pair.pred)
-            record.update(status=error.status, reason=_one_line(error), metrics={})
-            for metric, state in zip(self.metrics, saved, strict=True):  # leave no partial statistics
-                _reset(metric, state)
-        record["seconds"] = round(time.perf_counter() - started + shared_seconds, 3)
-        self.done.add(pair.key)
-        self.store.save_state(
-            {
-                "metric_states": [m.state_dict() for m in self.metrics],
-                "included_ids": sorted(self.done),
-                "last_record": record,
-            }
-        )
-        self.store.append_record(record)
-        return record
-
-    def _load(self, pair):
-        """Decode and pair one clip → ScoringSample (raises the clip's StfbenchError)."""
-        from stfbench.media import read_clip
-        from stfbench.metrics import ScoringSample
-        from stfbench.metrics.base import MismatchError
-
-        if pair.pred is None:
-            raise MissingOutputError("no generated clip for this ground-truth clip", pair.gt)
-        needs_audio = "lse" in self.names
-        clip = read_clip(pair.pred, pair.audio, resample=self.resample, require_audio=needs_audio)
-        frames = clip.frames
-        gt_frames = None
-        if any(n != "lse" for n in self.names):
-            if pair.gt is None:
-                raise MismatchError("no ground-truth clip pairs with it", pair.pred)
-            gt_frames = read_clip(pair.gt, resample=self.resample, require_audio=False).frames
-            if gt_frames.shape[1:] != frames.shape[1:]:
-                raise MismatchError(
-                    f"frame size {frames.shape[1:3]} differs from ground truth {gt_frames.shape[1:3]}", pair.pred
-                )
-            if len(gt_frames) != len(frames):
-                if not self.trim:
-                    hint = " or --pairing images to pair image files by name" if Path(pair.pred).is_dir() else ""
-                    raise MismatchError(
-                        f"{len(frames)} frames, ground truth has {len(gt_frames)} (pass --trim{hint})", pair.pred
-                    )
-                length = min(len(frames), len(gt_frames))
-                frames, gt_frames = frames[:length], gt_frames[:length]
-        return ScoringSample(pair.key, frames, gt_frames, frames, clip.audio, clip.fps, clip.sample_rate)
-
-    def _values(self, sample) -> dict[str, float]:
-        values: dict[str, float] = {}
-        for metric in self.metrics:
-            values.update({k: float(v) for k, v in metric.update(sample).items()})
-        return values
-
-    def finish(self) -> dict[str, Any]:
-        from stfbench import provenance
-        from stfbench.runner.summary import summarize
-
-        records = self.store.read_records()
-        dataset: dict[str, float] = {}
-        for metric in self.metrics:
-            dataset.update(metric.compute())
-        count_keys = {key: text for metric in self.metrics for key, text in metric.count_keys.items()}
-        summary = summarize(records, dataset, len(self.pairs), seed=0, count_keys=count_keys)
-        summary["schema"] = "stfbench.score/1"
-        summary.update({key: _json_float(value) for key, value in dataset.items()})
-        summary["metric_names"] = {key: m.name for m in self.metrics for key in m.keys}
-        for name in self.provenance.get("unavailable", {}):  # e.g. FID on the synthetic protocol without Inception
-            summary[name] = None
-            summary["metric_names"][name] = f"{name} (n/a: weights missing)"
-        summary["metric_settings"] = {m.name: m.settings() for m in self.metrics}
-        summary["provenance"] = {
-            **provenance.base_provenance(self.provenance.get("device")),
-            **self.provenance,
-            STARTS: self.starts,
-        }
-        self.store.write_summary(_jsonable(summary))
-        return summary
-
-
-class MissingOutputError(StfbenchError):
-    """A ground-truth clip has no generated counterpart."""
-
-    status = "missing-output"
-
-
-#: The settings a `--resume` must match (written when a score run starts), and
-#: under `STARTS` each start's time, command and device (recorded, not matched).
-SETTINGS = "settings.json"
-STARTS = "starts"
-
-
-def _one_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0][:500] if lines else type(error).__name__
-
-
-def _reset(metric, state: dict[str, Any]) -> None:
-    """Restore a metric's statistics to `state` (its state after the last good clip)."""
-    metric.reset()
-    metric.merge(copy.deepcopy(state))
-
-
 def _str(path: Path | None) -> str | None:
     return None if path is None else str(path)
-
-
-def _json_float(value: float) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
-
-
-def _jsonable(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 def print_summary(summary: dict[str, Any]) -> None:

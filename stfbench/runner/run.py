@@ -1,19 +1,19 @@
 """`run_benchmark`: generate every clip of a protocol with one adapter, score it, and record it.
 
-Crash safety: after each clip the metric statistics, the ids they include and that clip's record are saved
-atomically (`state.json`), then the record is appended to `clips.jsonl` (fsync'd). A run killed at any
-moment and restarted with `resume=True` restores the statistics, re-appends the one record that may have
-been lost between the two writes, and continues with the clips not yet recorded — nothing is redone or
-counted twice.
+The clips are generated in the main process and fed to the scoring engine (`stfbench.runner.engine`, shared
+with `score`), whose `workers` paste the crops back and run the metrics' clip stages. Crash safety: after
+each clip the metric statistics, the ids they include and that clip's record are saved atomically
+(`state.json`), then the record is appended to `clips.jsonl` (fsync'd). A run killed at any moment and
+restarted with `resume=True` restores the statistics, re-appends the one record that may have been lost
+between the two writes, and continues with the clips not yet recorded — nothing is redone or counted twice.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
-import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,8 @@ from stfbench.metrics.base import ScoringSample
 from stfbench.provenance import base_provenance, now_iso
 from stfbench.runner.clips import ProtocolClips
 from stfbench.runner.config import RunConfig
-from stfbench.runner.lock import OutputError, RunLock, check_output_dir, check_records, raise_if_output_failure
+from stfbench.runner.engine import ClipSource, Engine, one_line
+from stfbench.runner.lock import OutputError, RunLock, check_output_dir, raise_if_output_failure
 from stfbench.runner.requests import build_request, clip_seed, paired_mask
 from stfbench.runner.store import RunStore
 from stfbench.runner.summary import summarize
@@ -138,42 +139,30 @@ def run_benchmark(
             manifest = _manifest(config, protocol, adapter, metrics, metric_names, clip_ids, device, previous)
             manifest["build_settings"] = _jsonable(metric_settings)
             manifest["unavailable_metrics"] = unavailable
-            done_ids = _restore(store, metrics, clip_ids) if previous else set()
+            engine = Engine(store, metrics, config.workers)
+            done_ids = engine.restore(clip_ids) if previous else set()
             _remove_partial_videos(store.root)
             store.write_manifest(manifest)
             todo = [(i, item) for i, item in indexed if item.item_id not in done_ids]
-            _score_all(config, _ClipScorer(protocol, config, adapter, metrics, clips, all_ids, items, store), todo,
-                       len(indexed), adapter.label)  # fmt: skip
+            source = _RunSource(protocol, config, adapter, metrics, clips, all_ids, items, store)
+            _score_all(config, engine, source, todo, len(indexed), adapter.label)
             return finalize(store, metrics, len(indexed), config.seed)
         except OSError as error:
             raise OutputError.from_os(error, store.root) from error
 
 
-def _score_all(config: RunConfig, scorer: _ClipScorer, todo: list, total: int, default_label: str) -> None:
-    """Generate, score and record the clips of `todo` in groups (see `ramp_groups`), with a progress bar."""
+def _score_all(config: RunConfig, engine: Engine, source: _RunSource, todo: list, total: int, label: str) -> None:
+    """Generate, score and record the clips of `todo` (see `stfbench.runner.engine`), with a progress bar."""
     with _progress(config.show_progress) as progress:
-        label = config.label or default_label
+        label = config.label or label
         task = progress.add_task(_describe(label, 0, 0), total=total, completed=total - len(todo))
-        ok = failed = 0
-        for group in ramp_groups(todo, scorer.group_size):
-            for record in scorer.score_group(group):
-                if record["status"] == "ok":
-                    ok += 1
-                else:
-                    failed += 1
-                progress.update(task, advance=1, description=_describe(label, ok, failed))
+        counts = {"ok": 0, "failed": 0}
 
+        def advance(record: dict[str, Any]) -> None:
+            counts["ok" if record["status"] == "ok" else "failed"] += 1
+            progress.update(task, advance=1, description=_describe(label, counts["ok"], counts["failed"]))
 
-def ramp_groups(todo: list, size: int) -> list[list]:
-    """`todo` cut into groups of 1, 2, 4, … up to `size` items: a (re)started batch records its first clip
-    after one clip's work, so even a run killed every few clips progresses, while later groups are full size
-    (a metric's `precompute` batches a group; the values do not depend on the grouping)."""
-    groups, start, length = [], 0, 1
-    while start < len(todo):
-        groups.append(todo[start : start + length])
-        start += length
-        length = min(2 * length, size)
-    return groups
+        engine.score(todo, source, advance)
 
 
 def finalize(store: RunStore, metrics: list, n_expected: int, seed: int) -> Path:
@@ -202,98 +191,33 @@ def finalize(store: RunStore, metrics: list, n_expected: int, seed: int) -> Path
     return store.root
 
 
-class _ClipScorer:
-    """Generates and scores clips in groups: every clip of a group is generated, the metrics may `precompute`
-    the group together (LSE: windows share forward batches), then each clip is scored and its state and
-    record saved in order (see the module docstring). Groups have up to `GROUP_SIZE` clips when a metric
-    precomputes (`ramp_groups`: 1, 2, 4, … after each start), else 1. A record's `seconds` = its generation
-    and scoring time + an equal share of the group's precompute time."""
+class _RunSource(ClipSource):
+    """Protocol items generated by the adapter (in the main process, each with its own torch seed); the job
+    pastes the crops back into the source frames when a metric or `--keep-videos` needs whole frames."""
 
-    GROUP_SIZE = 8
+    produce_ahead = False  # with one worker, a kill loses no generated clip
 
     def __init__(self, protocol, config, adapter, metrics: list, clips, all_ids, items, store):
         self.protocol = protocol
         self.clips = clips
         self.config = config
         self.adapter = adapter
-        self.metrics = metrics
         self.store = store
         self.extras = {"protocol_item_ids": all_ids}
         self.items_by_id = {item.item_id: item for item in items}
-        self.included = {r["clip_id"] for r in store.read_records()}
         self.needs_frames = config.keep_videos or any(m.needs_frames for m in metrics)
-        self.last_good_states = [copy.deepcopy(m.state_dict()) for m in metrics]
-        self.group_size = self.GROUP_SIZE if any(m.precomputes() for m in metrics) else 1
 
-    def score_group(self, group: list[tuple[int, Any]]) -> list[dict[str, Any]]:
-        """Generate every clip of `group` ((index, item) pairs), precompute, then score and record each."""
-        generated: list[tuple[ScoringSample | Exception, float]] = []
-        for _, item in group:
-            started = time.perf_counter()
-            try:
-                outcome: ScoringSample | Exception = self._generate(item)
-            except Exception as error:  # recorded with its clip by `score`; a full or read-only disk stops the run
-                raise_if_output_failure(error, self.store.root)
-                outcome = error
-            generated.append((outcome, time.perf_counter() - started))
-        started = time.perf_counter()
-        samples = [outcome for outcome, _ in generated if isinstance(outcome, ScoringSample)]
-        for metric in self.metrics:
-            with contextlib.suppress(Exception):  # on a crash each clip's update() computes (and fails) alone
-                metric.precompute(samples)
-        share = (time.perf_counter() - started) / len(group)
-        return [
-            self.score(index, item, outcome, seconds + share)
-            for (index, item), (outcome, seconds) in zip(group, generated, strict=True)
-        ]
+    def key(self, item: Any) -> str:
+        return item.item_id
 
-    def score(self, index: int, item: Any, outcome: ScoringSample | Exception, seconds: float) -> dict[str, Any]:
-        """Score one generated clip (or record its generation failure); save state, then its record."""
-        started = time.perf_counter()
-        record: dict[str, Any] = {
-            "clip_id": item.item_id,
-            "index": index,
-            "video_id": item.video_id,
-            "audio_id": item.audio_id,
-        }
-        try:
-            if isinstance(outcome, Exception):
-                raise outcome
-            record.update(status="ok", reason=None, metrics=self._values(outcome), frames=len(outcome.pred_crops))
-        except OutputError:
-            raise
-        except StfbenchError as error:
-            record.update(status=error.status, reason=_one_line(error), metrics={})
-        except Exception as error:  # any other crash while generating one clip must not stop the run
-            record.update(status=ModelError.status, reason=f"{type(error).__name__}: {_one_line(error)}", metrics={})
-        if record["status"] != "ok":
-            self._rollback_metrics()
-        record["seconds"] = round(time.perf_counter() - started + seconds, 3)
-        self.included.add(item.item_id)
-        self.store.save_state(
-            {
-                "metric_states": [m.state_dict() for m in self.metrics],
-                "included_ids": sorted(self.included),
-                "last_record": record,
-            }
-        )
-        self.store.append_record(record)
-        if record["status"] == "ok":
-            self.last_good_states = [copy.deepcopy(m.state_dict()) for m in self.metrics]
-        return record
+    def record(self, index: int, item: Any) -> dict[str, Any]:
+        return {"clip_id": item.item_id, "index": index, "video_id": item.video_id, "audio_id": item.audio_id}
 
-    def _values(self, sample: ScoringSample) -> dict[str, float]:
-        """Every metric's values for one clip; a metric's crash is the clip's `metric-error`."""
-        values: dict[str, float] = {}
-        for metric in self.metrics:
-            try:
-                values.update({k: float(v) for k, v in metric.update(sample).items()})
-            except StfbenchError:
-                raise
-            except Exception as error:
-                raise_if_output_failure(error, self.store.root)
-                raise MetricError(f"{metric.name}: {type(error).__name__}: {_one_line(error)}") from error
-        return values
+    def failure(self, item: Any, error: Exception) -> StfbenchError:
+        return ModelError(f"{type(error).__name__}: {one_line(error)}")  # any other crash while generating
+
+    def metric_failure(self, item: Any, metric: Any, error: Exception) -> StfbenchError:
+        return MetricError(f"{metric.name}: {type(error).__name__}: {one_line(error)}")
 
     def _load(self, clip_id: str) -> Any:
         """A prepared clip; any crash while reading it is the clip's `decode-error`."""
@@ -303,10 +227,10 @@ class _ClipScorer:
             raise
         except Exception as error:
             raise_if_output_failure(error, self.store.root)
-            raise DecodeError(f"{type(error).__name__}: {_one_line(error)}", clip_id) from error
+            raise DecodeError(f"{type(error).__name__}: {one_line(error)}", clip_id) from error
 
-    def _generate(self, item: Any) -> ScoringSample:
-        """The clip generated by the adapter, as the metrics' sample (raises the clip's failure)."""
+    def produce(self, item: Any) -> _Pasted:
+        """The clip generated by the adapter, as the metrics' sample to finish (raises the clip's failure)."""
         target = self._load(item.video_id)
         driving = target if item.audio_id == item.video_id else self._load(item.audio_id)
         request, frame_index = build_request(self.protocol, item, target, driving.audio, self.extras)
@@ -319,53 +243,61 @@ class _ClipScorer:
         except StfbenchError:
             raise
         except Exception as error:
-            raise ModelError(f"{self.adapter.name} failed: {type(error).__name__}: {_one_line(error)}") from error
+            raise ModelError(f"{self.adapter.name} failed: {type(error).__name__}: {one_line(error)}") from error
         generated = output if isinstance(output, Generated) else Generated(crops=output)
         crops = _check_crops(generated.crops, request)
-        frames = generated.frames
-        if frames is None and self.needs_frames:
-            frames = self._paste(target, crops, request.extras["boxes"], frame_index)
         reconstruction = getattr(self.protocol.pairing, "mode", "reconstruction") == "reconstruction"
         sample = ScoringSample(
             clip_id=item.item_id,
             pred_crops=crops,
             gt_crops=request.target_crops if reconstruction else None,
             paired_mask=paired_mask(self.protocol, item.item_id, frame_index, len(target.crops)),
-            pred_frames=frames,
+            pred_frames=generated.frames,
             audio=request.audio,
             fps=request.fps,
             sample_rate=request.sample_rate,
         )
+        if generated.frames is not None or not self.needs_frames:
+            return _Pasted(sample)
+        return _Pasted(sample, self.clips, target, request.extras["boxes"], frame_index)
+
+    def accept(self, item: Any, sample: ScoringSample) -> None:
         if self.config.keep_videos:  # before scoring, so clips that fail a metric can be inspected
-            self._keep_video(item.item_id, frames if frames is not None else crops, request)
-        return sample
+            frames = sample.pred_frames if sample.pred_frames is not None else sample.pred_crops
+            self._keep_video(item.item_id, frames, sample)
 
     def _audio_of(self, item_id: str) -> np.ndarray:
         return self._load(self.items_by_id[item_id].audio_id).audio
 
-    def _paste(self, target: Any, crops: np.ndarray, boxes: np.ndarray, frame_index: np.ndarray) -> np.ndarray:
-        source = self.clips.source_frames(target)  # (T_src, H, W, 3)
-        frames = source[np.minimum(frame_index, len(source) - 1)]  # (T, H, W, 3)
-        return paste_crops(frames, crops, boxes)
-
-    def _keep_video(self, clip_id: str, frames: np.ndarray, request: Any) -> None:
+    def _keep_video(self, clip_id: str, frames: np.ndarray, sample: ScoringSample) -> None:
         import av
 
         from stfbench.media import write_clip
 
         path = self.store.root / "videos" / f"{clip_id}.mp4"
         try:  # atomic: a failed write leaves no partial file behind
-            write_clip(path, frames, request.audio, request.fps, request.sample_rate)
+            write_clip(path, frames, sample.audio, sample.fps, sample.sample_rate)
         except (OSError, av.error.FFmpegError) as error:
-            raise OutputError(f"cannot write: {_one_line(error)}", path) from error
+            raise OutputError(f"cannot write: {one_line(error)}", path) from error
 
-    def _rollback_metrics(self) -> None:
-        """A clip that failed half-way through scoring must leave no trace in the statistics: every metric
-        whose state moved is reset and given back the statistics saved after the last good clip."""
-        for metric, state in zip(self.metrics, self.last_good_states, strict=True):
-            if not _state_equal(metric.state_dict(), state):
-                metric.reset()
-                metric.merge(copy.deepcopy(state))
+
+@dataclass
+class _Pasted:
+    """A generated clip's job: its sample, with the crops pasted back into the decoded source frames at the
+    prepared boxes when `clips` is given (picklable, so it runs in a worker process)."""
+
+    sample: ScoringSample
+    clips: Any = None
+    target: Any = None
+    boxes: np.ndarray | None = None
+    frame_index: np.ndarray | None = None
+
+    def __call__(self) -> ScoringSample:
+        if self.clips is not None:
+            source = self.clips.source_frames(self.target)  # (T_src, H, W, 3)
+            frames = source[np.minimum(self.frame_index, len(source) - 1)]  # (T, H, W, 3)
+            self.sample.pred_frames = paste_crops(frames, self.sample.pred_crops, self.boxes)
+        return self.sample
 
 
 def _check_crops(crops: np.ndarray, request: Any) -> np.ndarray:
@@ -374,43 +306,6 @@ def _check_crops(crops: np.ndarray, request: Any) -> np.ndarray:
     if crops.shape != expected or crops.dtype != np.uint8:
         raise ModelError(f"adapter returned {crops.shape} {crops.dtype}, expected {expected} uint8")
     return crops
-
-
-def _state_equal(a: Any, b: Any) -> bool:
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_state_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(_state_equal(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, np.ndarray | torch.Tensor) or isinstance(b, np.ndarray | torch.Tensor):
-        return np.array_equal(np.asarray(a), np.asarray(b))
-    return a == b
-
-
-def _restore(store: RunStore, metrics: list, expected_ids: list[str]) -> set[str]:
-    """Load saved statistics into `metrics`; re-append a record lost between state save and append.
-    Records that hold a clip twice or clips outside this run (or shard) are refused."""
-    records = store.read_records(repair=True)
-    check_records(records, store.root, len(expected_ids), expected_ids)
-    recorded = {r["clip_id"] for r in records}
-    state = store.load_state()
-    if state is None:
-        if recorded:
-            raise StfbenchError("clips.jsonl has records but state.json is missing: cannot resume safely", store.root)
-        return set()
-    for metric, metric_state in zip(metrics, state["metric_states"], strict=True):
-        metric.merge(metric_state)
-    included = set(state["included_ids"])
-    lost = included - recorded
-    if lost:
-        last = state["last_record"]
-        if lost != {last["clip_id"]}:
-            raise StfbenchError("clips.jsonl and state.json disagree by more than one clip", store.root)
-        store.append_record(last)
-        recorded.add(last["clip_id"])
-    extra = recorded - included
-    if extra:
-        raise StfbenchError(f"{len(extra)} recorded clips are missing from state.json: cannot resume", store.root)
-    return recorded
 
 
 def _check_run_dir(store: RunStore, config: RunConfig) -> dict[str, Any] | None:
@@ -549,11 +444,6 @@ def _jsonable(obj: Any) -> Any:
     if obj is None or isinstance(obj, str | int | float | bool):
         return obj
     return str(obj)
-
-
-def _one_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0][:500] if lines else type(error).__name__
 
 
 def _describe(label: str, ok: int, failed: int) -> str:
