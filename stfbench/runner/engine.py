@@ -401,4 +401,3 @@ def one_line(error: BaseException) -> str:
     """The first line of an error's message (at most 500 characters), else its type's name."""
     lines = str(error).strip().splitlines()
     return lines[0][:500] if lines else type(error).__name__
-
