@@ -10,6 +10,13 @@ Dataset throughput (clips of `--clip-seconds`, decoding included): per clip (`LS
 windows in their own batches) and cross-clip batched (`LSE.score_many` over groups of `--group` clips, as
 `stfbench score` and `stfbench run` do), in fp32 and bf16, with the largest bf16 − fp32 differences.
 
+Whole processes (start-up included), on the same clip and the same seeded weight file: `stfbench score
+--metrics lse` as a user runs it, the in-repo baseline as its own process, and, with `--syncnet-python DIR`
+(a checkout of joonson/syncnet_python, imported at run time, never part of this repository), the real
+`SyncNetInstance.evaluate` with its ffmpeg JPEG dump (ffmpeg from `--ffmpeg`, `imageio_ffmpeg` or PATH; on a
+machine without CUDA its `.cuda()` calls are made no-ops). In-process, stfbench's LSE (decoding included)
+is compared with the SyncNet forward floor: the same network's forward passes alone over the same windows.
+
 Weights are seeded random SyncNet v2-sized weights (timing only; all paths use the same weights and the
 script prints the largest difference of their distance curves). `--synthetic` also compares bf16 with fp32
 on the synthetic protocol's 40 test clips with the committed `syncnet_synthetic` weights (a trained net).
@@ -17,11 +24,17 @@ Usage:
 
     python benchmarks/bench_lse.py                 # one 10 s clip (baseline vs stfbench) + 100 clips of 3 s
     python benchmarks/bench_lse.py --clips 20 --threads 2 --synthetic
+    python benchmarks/bench_lse.py --clips 0 --syncnet-python ~/src/syncnet_python
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,7 +51,15 @@ from stfbench.media import read_clip, write_clip
 from stfbench.metrics import ScoringSample, build_metrics
 from stfbench.metrics.lse import LSE
 from stfbench.metrics.networks.syncnet import FoldedSyncNet, SyncNet
-from stfbench.metrics.sync import SyncResult, evaluate_sync, resize_bgr224
+from stfbench.metrics.sync import (
+    SyncResult,
+    evaluate_sync,
+    lip_windows,
+    mfcc_windows,
+    resize_bgr224,
+    stacked_lips,
+    sync_input,
+)
 
 CPU = torch.device("cpu")
 
@@ -49,6 +70,124 @@ from stfbench.media import read_audio
 audio = read_audio(sys.argv[1])
 wavfile.write(sys.argv[2], 16000, np.clip(np.rint(audio * 32768.0), -32768, 32767).astype(np.int16))
 """
+
+REFERENCE_SCRIPT = """
+import sys, time, types
+import torch
+if not torch.cuda.is_available():  # syncnet_python calls .cuda() unconditionally
+    torch.nn.Module.cuda = lambda self, *args, **kwargs: self
+    torch.Tensor.cuda = lambda self, *args, **kwargs: self
+sys.path.insert(0, sys.argv[1])
+from SyncNetInstance import SyncNetInstance
+instance = SyncNetInstance()
+instance.__S__.load_state_dict(torch.load(sys.argv[2], map_location="cpu", weights_only=True), strict=False)
+opt = types.SimpleNamespace(tmp_dir=sys.argv[4], reference="bench", batch_size=20, vshift=15)
+with torch.no_grad():
+    offset, conf, dists = instance.evaluate(opt, videofile=sys.argv[3])
+print("RESULT", float(dists.mean(axis=0).min()), float(conf), int(offset))
+"""
+
+BASELINE_SCRIPT = """
+import sys
+from pathlib import Path
+import numpy as np
+import torch
+sys.path.insert(0, sys.argv[1])
+from bench_lse import baseline_evaluate
+from stfbench.metrics.networks.syncnet import load_syncnet
+model = load_syncnet(Path(sys.argv[2])).eval()
+curve, _ = baseline_evaluate(model, Path(sys.argv[3]), Path(sys.argv[4]))
+print("RESULT", float(curve.min()), float(np.median(curve) - curve.min()), int(15 - np.argmin(curve)))
+"""
+
+
+def machine() -> str:
+    """CPU model, cores and vector extensions: every figure is named with it."""
+    model, flags = platform.processor() or platform.machine(), set()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        text = cpuinfo.read_text()
+        model = next(iter(re.findall(r"model name\s*:\s*(.+)", text)), model)
+        flags = set(next(iter(re.findall(r"flags\s*:\s*(.+)", text)), "").split())
+    vector = "AVX-512" + (" with BF16" if "avx512_bf16" in flags else "") if "avx512f" in flags else "AVX2"
+    vector = vector if flags else "unknown ISA"
+    return f"{model}, {os.cpu_count()} cores, {vector}, torch {torch.__version__}"
+
+
+def find_ffmpeg(given: str | None) -> str:
+    if given:
+        return given
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except ImportError:
+        found = shutil.which("ffmpeg")
+        if found is None:
+            sys.exit("syncnet_python needs ffmpeg: pass --ffmpeg PATH, pip install imageio-ffmpeg, or put it on PATH")
+        return found
+
+
+def timed_process(command: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Wall seconds of one whole process and its stdout; exits with its stderr if it failed."""
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env})
+    seconds = time.perf_counter() - started
+    if result.returncode:
+        sys.exit(f"{command[0]} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return seconds, result.stdout
+
+
+def whole_processes(clip: Path, model: SyncNet, work: Path, threads: int, syncnet_python: Path | None,
+                    ffmpeg: str | None) -> None:  # fmt: skip
+    """Time `stfbench score --metrics lse`, the baseline and (given) syncnet_python as whole processes."""
+    weights = work / "weights"
+    weights.mkdir()
+    state = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    torch.save(state, weights / "syncnet_v2.model")
+    env = {"OMP_NUM_THREADS": str(threads), "STFBENCH_WEIGHTS": str(weights)}
+    stfbench = str(Path(sys.executable).with_name("stfbench"))
+    score = [stfbench, "score", "--pred", str(clip), "--metrics", "lse", "--trust-unverified", "--no-progress"]
+    rows = []
+    seconds, _ = timed_process([*score, "--out", str(work / "score")], env)
+    summary = json.loads((work / "score" / "summary.json").read_text())["metrics"]
+    values = {key.split("[")[0]: value["mean"] for key, value in summary.items()}
+    rows.append(("stfbench score --metrics lse (fp32)", seconds, values.get("lse_d"), values.get("lse_c")))
+    here = str(Path(__file__).resolve().parent)
+    command = [sys.executable, "-c", BASELINE_SCRIPT, here, str(weights / "syncnet_v2.model"), str(clip)]
+    seconds, out = timed_process([*command, str(work / "baseline")], env)
+    rows.append(("in-repo baseline", seconds, *map(float, out.split("RESULT")[1].split()[:2])))
+    if syncnet_python is not None:
+        ffmpeg_dir = work / "ffmpeg-bin"
+        ffmpeg_dir.mkdir()
+        (ffmpeg_dir / "ffmpeg").symlink_to(find_ffmpeg(ffmpeg))
+        path = {"PATH": f"{ffmpeg_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+        command = [sys.executable, "-c", REFERENCE_SCRIPT, str(syncnet_python), str(weights / "syncnet_v2.model")]
+        seconds, out = timed_process([*command, str(clip), str(work / "reference")], {**env, **path})
+        rows.append(("syncnet_python evaluate", seconds, *map(float, out.split("RESULT")[1].split()[:2])))
+    print(f"whole processes, start-up included, OMP_NUM_THREADS={threads}, same clip and seeded weights:")
+    reference = rows[-1][1]
+    for label, seconds, lse_d, lse_c in rows:
+        print(f"  {label}: {seconds:.2f} s wall, LSE-D {lse_d:.4f}, LSE-C {lse_c:.4f}, "
+              f"{reference / seconds:.2f}x vs {rows[-1][0]}")  # fmt: skip
+
+
+@torch.no_grad()
+def forward_floor(net: FoldedSyncNet, video_path: Path, batch_size: int) -> float:
+    """Seconds of the SyncNet forward passes alone (lip and audio towers, fp32) over every window of the
+    clip, in stfbench's batches; the inputs are built before the clock starts."""
+    clip = read_clip(video_path)
+    data = sync_input(resize_bgr224(clip.frames), clip.audio, CPU)
+    batches = [
+        (stacked_lips([lip_windows(data.frames, a, min(a + batch_size, data.windows))]),  # (B, 15, 224, 224)
+         mfcc_windows(data.mfcc, a, min(a + batch_size, data.windows)))  # (B, 1, 13, 20)
+        for a in range(0, data.windows, batch_size)
+    ]  # fmt: skip
+    started = time.perf_counter()
+    for lips, mfccs in batches:
+        net.forward_lip_stacked(lips)
+        net.forward_aud(mfccs)
+    return time.perf_counter() - started
 
 
 def make_clip(path: Path, seconds: float, seed: int, size: int = 224) -> Path:
@@ -152,6 +291,8 @@ def main() -> None:
     parser.add_argument("--group", type=int, default=8, help="clips per cross-clip batched group")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--synthetic", action="store_true", help="also compare bf16 with fp32 on synthetic clips")
+    parser.add_argument("--syncnet-python", type=Path, help="a joonson/syncnet_python checkout to time as well")
+    parser.add_argument("--ffmpeg", help="ffmpeg binary for syncnet_python (default: imageio_ffmpeg's, else PATH)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -160,6 +301,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         clip = make_clip(tmp / "long.mkv", args.seconds, 0)
+        print(f"machine: {machine()}")
+        whole_processes(clip, model, tmp, args.threads, args.syncnet_python, args.ffmpeg)
         stfbench_evaluate(folded, clip, args.batch_size)  # warm-up
         stfbench_evaluate(folded, clip, args.batch_size, "bf16")
         started = time.perf_counter()
@@ -171,6 +314,7 @@ def main() -> None:
         started = time.perf_counter()
         bf16_curve, _ = stfbench_evaluate(folded, clip, args.batch_size, "bf16")
         bf16 = time.perf_counter() - started
+        floor = forward_floor(folded, clip, args.batch_size)
         jpeg_diff = float(np.max(np.abs(ref_curve - fast_curve)) / np.max(np.abs(ref_curve)))
         bf16_diff = float(np.max(np.abs(bf16_curve - fast_curve)) / np.max(np.abs(fast_curve)))
         clip_data = read_clip(clip)
@@ -186,11 +330,15 @@ def main() -> None:
                 f"  stfbench {label} (in memory, folded 2-D net, batch {args.batch_size}): {seconds:.2f} s "
                 f"({windows / seconds:.1f} windows/s), speed-up {baseline / seconds:.2f}x"
             )
+        print(f"  SyncNet forward floor (fp32, the same windows and batches, inputs prepared): {floor:.2f} s; "
+              f"stfbench fp32 in-process = {fast / floor:.2f}x the floor")  # fmt: skip
         print(
             f"  distance curves, max relative difference: folded vs reference network on the same frames "
             f"{net_diff:.1e}; bf16 vs fp32 {bf16_diff:.1e}; vs the JPEG-dump baseline {jpeg_diff:.1e} "
             f"(JPEG changes the input)"
         )
+        if not args.clips:
+            return
         paths = [make_clip(tmp / f"c{i:03d}.mkv", args.clip_seconds, i + 1) for i in range(args.clips)]
         print(f"{args.clips} clips of {args.clip_seconds:g} s, batch {args.batch_size} (decoding included):")
         results = {}

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from stfbench.errors import StfbenchError
+from stfbench.metrics.exact_sum import ExactSum
 
 
 class MismatchError(StfbenchError):
@@ -135,7 +136,7 @@ class FrameMeanMetric(Metric):
         self.reset()
 
     def reset(self) -> None:
-        self.total = 0.0
+        self.total = ExactSum()
         self.count = 0
 
     @abstractmethod
@@ -152,16 +153,16 @@ class FrameMeanMetric(Metric):
 
     def update(self, sample: ScoringSample) -> dict[str, float]:
         values = self.staged(sample, self.paired_values)  # (T,)
-        self.total += float(values.sum())
+        self.total.add(values.tolist())
         self.count += len(values)
         return {self.key: float(values.mean())}
 
     def compute(self) -> dict[str, float]:
-        return {self.key: self.total / self.count if self.count else float("nan")}
+        return {self.key: self.total.value / self.count if self.count else float("nan")}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "count": self.count}
+        return {"total": self.total.state(), "count": self.count}
 
     def merge(self, state: dict[str, Any]) -> None:
-        self.total += float(state["total"])
+        self.total.merge(ExactSum(state["total"]))
         self.count += int(state["count"])

@@ -18,6 +18,7 @@ import numpy as np
 
 from stfbench.errors import NoFaceError, StfbenchError
 from stfbench.metrics.base import Metric, ScoringSample, paired_crops
+from stfbench.metrics.exact_sum import ExactSum
 from stfbench.metrics.networks.landmarks import Landmarker
 
 MOUTH = slice(48, 68)
@@ -56,7 +57,7 @@ class LMD(Metric):
         self.reset()
 
     def reset(self) -> None:
-        self.total = 0.0
+        self.total = ExactSum()
         self.frames = 0
         self.frames_no_face = 0
 
@@ -92,18 +93,18 @@ class LMD(Metric):
         if not values:
             raise NoFaceError(f"LMD: no frame with a face in both clips ({missing} frames)", sample.clip_id)
         self.frames_no_face += missing
-        self.total += float(np.sum(values))
+        self.total.add(values)
         self.frames += len(values)
         return {"lmd": float(np.mean(values)), "lmd_frames_no_face": float(missing)}
 
     def compute(self) -> dict[str, float]:
-        return {"lmd": self.total / self.frames if self.frames else float("nan")}
+        return {"lmd": self.total.value / self.frames if self.frames else float("nan")}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "frames": self.frames, "frames_no_face": self.frames_no_face}
+        return {"total": self.total.state(), "frames": self.frames, "frames_no_face": self.frames_no_face}
 
     def merge(self, state: dict[str, Any]) -> None:
-        self.total += float(state["total"])
+        self.total.merge(ExactSum(state["total"]))
         self.frames += int(state["frames"])
         self.frames_no_face += int(state["frames_no_face"])
 

@@ -26,6 +26,7 @@ import torch
 
 from stfbench.errors import NoAudioError, StfbenchError
 from stfbench.metrics.base import Metric, ScoringSample
+from stfbench.metrics.exact_sum import ExactSum
 from stfbench.metrics.facecrop import Detector, crop_track, track_boxes
 from stfbench.metrics.sync import (
     SyncInput,
@@ -104,7 +105,7 @@ class LSE(Metric):
     needs_frames = True
 
     def reset(self) -> None:
-        self.sums = {"lse_c": 0.0, "lse_d": 0.0, "av_offset": 0.0}
+        self.sums = {key: ExactSum() for key in ("lse_c", "lse_d", "av_offset")}
         self.clips = 0
 
     @property
@@ -155,21 +156,21 @@ class LSE(Metric):
         result = self.score(sample)
         values = {"lse_c": result.lse_c, "lse_d": result.lse_d, "av_offset": float(result.av_offset)}
         for key, value in values.items():
-            self.sums[key] += value
+            self.sums[key].add([value])
         self.clips += 1
         return values
 
     def compute(self) -> dict[str, float]:
         if not self.clips:
             return dict.fromkeys(self.keys, float("nan"))
-        return {key: total / self.clips for key, total in self.sums.items()}
+        return {key: total.value / self.clips for key, total in self.sums.items()}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"sums": dict(self.sums), "clips": self.clips}
+        return {"sums": {key: total.state() for key, total in self.sums.items()}, "clips": self.clips}
 
     def merge(self, state: dict[str, Any]) -> None:
         for key, value in state["sums"].items():
-            self.sums[key] += float(value)
+            self.sums[key].merge(ExactSum(value))
         self.clips += int(state["clips"])
 
     def settings(self) -> dict[str, Any]:
