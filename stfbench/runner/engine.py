@@ -30,8 +30,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -44,6 +46,7 @@ import numpy as np
 
 from stfbench.errors import StfbenchError
 from stfbench.metrics.base import ScoringSample
+from stfbench.metrics.gt_cache import GTCache
 from stfbench.runner.lock import OUTPUT_ERRNOS, OutputError, check_records, raise_if_output_failure
 from stfbench.runner.store import RunStore
 
@@ -85,6 +88,13 @@ class ClipSource:
         raise NotImplementedError
 
 
+def gt_cache(enabled: bool = True) -> GTCache | None:
+    """The ground-truth cache, `$STFBENCH_CACHE/gt` (None when disabled: `--no-gt-cache`)."""
+    from stfbench import paths
+
+    return GTCache(paths.cache_dir() / "gt") if enabled else None
+
+
 def resolve_workers(workers: int) -> int:
     """`--workers`: 0 means one per CPU core."""
     return workers or os.cpu_count() or 1
@@ -117,12 +127,25 @@ class Engine:
 
     GROUP_SIZE = 8
 
-    def __init__(self, store: RunStore, metrics: list, workers: int = 1) -> None:
+    def __init__(self, store: RunStore, metrics: list, workers: int = 1, gt_cache: GTCache | None = None) -> None:
         self.store = store
         self.metrics = metrics
         self.workers = resolve_workers(workers)
         self.included: set[str] = set()
         self.group_size = self.GROUP_SIZE if any(m.precomputes() for m in metrics) else 1
+        self.use_gt_cache(gt_cache)
+
+    def use_gt_cache(self, cache: GTCache | None) -> None:
+        """Let every metric that has a ground-truth side read and fill `cache` (None: none does)."""
+        self.gt_cache = cache
+        self.gt_namespaces = {m.name: ns for m in self.metrics if (ns := m.use_gt_cache(cache)) is not None}
+
+    def gt_cache_record(self) -> dict[str, Any] | None:
+        """What the manifest records of the ground-truth cache: its folder and each cached metric's namespace
+        (`stfbench cache info` shows what a namespace stands for); None when no metric used it."""
+        if self.gt_cache is None or not self.gt_namespaces:
+            return None
+        return {"root": str(self.gt_cache.root), "namespaces": dict(self.gt_namespaces)}
 
     def restore(self, expected_ids: list[str]) -> set[str]:
         """Load the saved statistics into the metrics; re-append the one record a kill may have lost after the
@@ -348,6 +371,15 @@ def _init_process(stages: Stages) -> None:
 
     torch.set_num_threads(1)
     _PROCESS_STAGES.update(stages)
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
+
+
+def _exit_with_parent() -> None:
+    """A worker outlives no killed main process (its pool's queues would keep it waiting forever)."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
 
 
 def _run_in_process(job: Job) -> tuple[ScoringSample | Exception, float]:
