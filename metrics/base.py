@@ -16,6 +16,7 @@ import numpy as np
 
 from stfbench.errors import StfbenchError
 from stfbench.metrics.exact_sum import ExactSum
+from stfbench.metrics.gt_cache import GTCache, content_key, namespace_key
 
 
 class MismatchError(StfbenchError):
@@ -105,6 +106,36 @@ class Metric(ABC):
 
     #: Whether the metric reads whole frames (`ScoringSample.pred_frames`) rather than only crops.
     needs_frames: bool = False
+
+    #: The ground-truth cache this metric reads and fills (`use_gt_cache`), and its namespace there.
+    gt_cache: GTCache | None = None
+    gt_namespace: str | None = None
+
+    def gt_identity(self) -> dict[str, Any] | None:
+        """Everything besides the frames that the metric's ground-truth-side quantity depends on (settings,
+        weight SHA-256, library versions, device type); None when the metric has none or cannot name it all
+        (it is then never cached)."""
+        return None
+
+    def use_gt_cache(self, cache: GTCache | None) -> str | None:
+        """Read and fill `cache` from now on (None: stop); returns the namespace, or None when not cached."""
+        identity = self.gt_identity() if cache is not None else None
+        self.gt_cache, self.gt_namespace = (cache, namespace_key(identity)) if identity is not None else (None, None)
+        return self.gt_namespace
+
+    def cached_gt(
+        self, frames: np.ndarray, compute: Callable[[np.ndarray], dict[str, np.ndarray]]
+    ) -> dict[str, np.ndarray]:
+        """`compute(frames)` (ground-truth frames → named arrays), read from the ground-truth cache when an
+        entry for these exact frames exists, else computed and stored there."""
+        if self.gt_cache is None or self.gt_namespace is None:
+            return compute(frames)
+        kind, content = type(self).__name__.lower(), content_key(frames)
+        found = self.gt_cache.load(kind, self.gt_namespace, content)
+        if found is None:
+            found = compute(frames)
+            self.gt_cache.save(kind, self.gt_namespace, content, self.gt_identity() or {}, **found)
+        return found
 
     def settings(self) -> dict[str, Any]:
         """The exact settings used (window, backend, weights SHA-256, ...), recorded with results."""

@@ -33,6 +33,7 @@ class FID(Metric):
         frame_step: int = 1,
         gt_stats: str | None = None,
         provenance: dict[str, Any] | None = None,
+        identity: dict[str, Any] | None = None,
     ) -> None:
         if frame_step < 1:
             raise StfbenchError(f"FID frame_step must be ≥ 1, got {frame_step}")
@@ -43,6 +44,7 @@ class FID(Metric):
         self.gt_stats_path = gt_stats
         self.fixed_gt = load_stats(gt_stats) if gt_stats else None
         self.weights = provenance or {}
+        self.identity = identity
 
     @property
     def name(self) -> str:
@@ -56,11 +58,20 @@ class FID(Metric):
         if self.fixed_gt is None and sample.gt_crops is None:
             raise StfbenchError("FID needs ground-truth crops or precomputed --gt-stats", sample.clip_id)
         pred = self.features(sample.pred_crops[:: self.frame_step])  # (n, D)
-        gt = self.features(sample.gt_crops[:: self.frame_step]) if self.fixed_gt is None else None
+        gt = self.cached_gt(sample.gt_crops[:: self.frame_step], self.gt_features) if self.fixed_gt is None else None
         self.pred.add(pred)
         if gt is not None:
-            self.gt.add(gt)
+            self.gt.add(gt["features"])
         return {}
+
+    def gt_identity(self) -> dict[str, Any] | None:
+        if self.identity is None:
+            return None
+        return {"metric": "fid", "features": self.identity, "dims": self.dims}
+
+    def gt_features(self, frames: np.ndarray) -> dict[str, np.ndarray]:
+        """`features` (n, D) of sampled ground-truth frames (n, S, S, 3): the ground-truth side, cached per clip."""
+        return {"features": self.features(frames)}
 
     def gt_moments(self) -> tuple[np.ndarray, np.ndarray, int | None]:
         if self.fixed_gt is not None:

@@ -45,6 +45,7 @@ class LMD(Metric):
         reduction: str = "mean",
         image_size: int | None = None,
         provenance: dict[str, Any] | None = None,
+        identity: dict[str, Any] | None = None,
     ) -> None:
         if reduction not in REDUCTIONS:
             raise StfbenchError(f"unknown LMD reduction {reduction!r} (choose {', '.join(REDUCTIONS)})")
@@ -53,6 +54,7 @@ class LMD(Metric):
         self.reduction = reduction
         self.image_size = image_size
         self.weights = provenance or {}
+        self.identity = identity
         self.sizes: set[int] = set()
         self.reset()
 
@@ -71,14 +73,29 @@ class LMD(Metric):
             frame = cv2.resize(frame, (self.image_size, self.image_size), interpolation=cv2.INTER_LINEAR)
         return self.landmarker(frame)
 
+    def gt_identity(self) -> dict[str, Any] | None:
+        if self.identity is None:
+            return None
+        return {"metric": "lmd", "landmarker": self.identity, "image_size": self.image_size}
+
+    def gt_landmarks(self, gt: np.ndarray) -> dict[str, np.ndarray]:
+        """`points` (T, 68, 2) float64 landmarks of ground-truth frames (T, S, S, 3) (NaN where no face was
+        found) and `found` (T,) bool: the ground-truth side, cached per clip."""
+        found = [self._points(frame) for frame in gt]
+        points = np.full((len(gt), 68, 2), np.nan)  # (T, 68, 2)
+        for index, frame_points in enumerate(found):
+            if frame_points is not None:
+                points[index] = frame_points
+        return {"points": points, "found": np.array([p is not None for p in found], bool)}
+
     def frame_distances(self, sample: ScoringSample) -> tuple[list[float], int]:
         """The LMD of every frame with a face in both clips, and how many frames lack one (its clip stage)."""
         gt, pred = paired_crops(sample, "lmd")
+        side = self.cached_gt(gt, self.gt_landmarks)
         values, missing = [], 0
-        for gt_frame, pred_frame in zip(gt, pred, strict=True):
-            gt_points = self._points(gt_frame)
-            pred_points = self._points(pred_frame) if gt_points is not None else None
-            if gt_points is None or pred_points is None:
+        for gt_points, found, pred_frame in zip(side["points"], side["found"], pred, strict=True):
+            pred_points = self._points(pred_frame) if found else None
+            if pred_points is None:
                 missing += 1
                 continue
             values.append(mouth_distance(gt_points, pred_points, self.reduction))

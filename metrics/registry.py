@@ -121,6 +121,13 @@ def _mark_unverified(metric: Metric) -> None:
     metric.__class__ = type(cls.__name__, (cls,), {"name": property(lambda self: f"{standard(self)}-unverified")})
 
 
+def _compute_identity(device: torch.device) -> dict[str, str]:
+    """What a network's float rounding depends on besides its weights: torch, the device type and the CPU's
+    vector extension or the GPU model (the key of ground-truth cache entries)."""
+    unit = torch.cuda.get_device_name(device) if device.type == "cuda" else torch.backends.cpu.get_cpu_capability()
+    return {"torch": torch.__version__, "device": device.type, "unit": unit}
+
+
 def _build(name: str, config: MetricSettings, device: torch.device, weights: dict[str, ResolvedWeight]) -> Metric:
     from stfbench.metrics.psnr import PSNR
     from stfbench.metrics.ssim import SSIM
@@ -139,7 +146,8 @@ def _build(name: str, config: MetricSettings, device: torch.device, weights: dic
         def features(frames):
             return inception_features(model, frames, device, config.fid.batch_size)
 
-        return FID(features, config.fid.dims, config.fid.frame_step, config.fid.gt_stats, weight.provenance())
+        identity = {"inception": weight.sha256, "batch_size": config.fid.batch_size, **_compute_identity(device)}
+        return FID(features, config.fid.dims, config.fid.frame_step, config.fid.gt_stats, weight.provenance(), identity)
     if name == "lse":
         from stfbench.metrics.lse import LSE
         from stfbench.metrics.networks.syncnet import FoldedSyncNet, load_syncnet
@@ -177,19 +185,30 @@ def _build(name: str, config: MetricSettings, device: torch.device, weights: dic
             c.precision,
         )
     if name == "lmd":
+        import cv2
+
         from stfbench.metrics.lmd import LMD
         from stfbench.metrics.networks.landmarks import dlib_landmarker, fan_landmarker
 
         c = config.lmd
         if c.backend == "dlib":
+            import dlib
+
             landmarker = dlib_landmarker(weights["dlib_68"].path, c.upsample)
             provenance = {"dlib_68": weights["dlib_68"].provenance()}
+            identity = {"dlib": dlib.__version__, "upsample": c.upsample}
         elif c.backend == "fan":
+            import face_alignment
+
             landmarker = fan_landmarker(weights["fan_2d"].path, weights["s3fd"].path, device)
             provenance = {k: weights[k].provenance() for k in ("fan_2d", "s3fd")}
+            identity = {"face_alignment": face_alignment.__version__, **_compute_identity(device)}
         else:
             raise StfbenchError(f"unknown LMD backend {c.backend!r} (choose dlib, fan)")
-        return LMD(landmarker, c.backend, c.reduction, c.image_size, provenance)
+        identity.update(
+            backend=c.backend, opencv=cv2.__version__, **{k: weight["sha256"] for k, weight in provenance.items()}
+        )
+        return LMD(landmarker, c.backend, c.reduction, c.image_size, provenance, identity)
     if name == "lpips":
         from stfbench.metrics.lpips import LPIPS, load_lpips_alex
 

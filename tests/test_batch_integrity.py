@@ -47,7 +47,8 @@ def _png_folder(folder: Path, frames: np.ndarray, prefix: str = "") -> Path:
 
 
 def _score(*args: str):
-    return CliRunner().invoke(app, ["score", *args])
+    """`stfbench score` in this process (one worker thread, so the tests' monkeypatches apply to it)."""
+    return CliRunner().invoke(app, ["score", "--workers", "1", *args])
 
 
 def _strict_loads(text: str):

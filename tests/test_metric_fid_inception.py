@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from unittest import mock
-
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from pytorch_fid import inception as fid_inception
 from pytorch_fid.fid_score import get_activations
 
 from stfbench.errors import WeightsError
 from stfbench.metrics import ScoringSample, build_metrics
 from stfbench.metrics.networks.inception import inception_features, load_fid_inception
-
-
-@pytest.fixture(scope="module")
-def random_inception(tmp_path_factory) -> str:
-    torch.manual_seed(0)
-    with (
-        mock.patch.object(fid_inception, "load_state_dict_from_url", lambda *a, **k: None),
-        mock.patch.object(fid_inception.torchvision.models.Inception3, "load_state_dict", lambda self, s: None),
-    ):
-        state = fid_inception.fid_inception_v3().state_dict()
-    path = tmp_path_factory.mktemp("inception") / "pt_inception-2015-12-05-6726825d.pth"
-    torch.save(state, path)
-    return str(path)
 
 
 def test_features_equal_pytorch_fid_on_image_files(random_inception, tmp_path):

@@ -8,12 +8,9 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
-import pytest
-import tomli_w
 from fixtures.runner_fakes import FakeClips, NoisyAdapter, fake_metrics_factory, fake_protocol, fake_run, run_records
 from typer.testing import CliRunner
 
@@ -23,22 +20,6 @@ from stfbench.runner.run import run_benchmark
 from stfbench.runner.store import RunStore
 
 TESTS = Path(__file__).resolve().parent
-
-
-@pytest.fixture(scope="module")
-def micro_synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The synthetic protocol's settings (unpinned) over a 6-test-clip synthetic corpus: (protocol .toml, root)."""
-    from stfbench.protocols import PROTOCOL_DIR
-    from stfbench.synth import ensure_corpus
-
-    folder = tmp_path_factory.mktemp("workers")
-    root = ensure_corpus(folder / "corpus", speakers=3, clips=10, seed=3, duration_s=1.0, image_size=96)
-    spec = tomllib.loads((PROTOCOL_DIR / "synthetic.toml").read_text())
-    for pin in ("count", "sha256"):
-        spec["clip_list"].pop(pin)
-    protocol = folder / "synthetic-micro.toml"
-    protocol.write_text(tomli_w.dumps(spec))
-    return protocol, root
 
 
 def _records(folder: Path) -> list[dict]:

@@ -79,9 +79,18 @@ def no_progress() -> Any:
 
 
 def workers() -> Any:
-    """`--workers`: processes for corpus generation or clip preparation."""
+    """`--workers`: processes for corpus generation, clip preparation and the per-clip metric stages."""
     return typer.Option(
-        1, "--workers", min=0, help="Worker processes (0 = one per CPU core); results do not depend on it."
+        0, "--workers", min=0, help="Worker processes (0, the default: one per CPU core); results do not depend on it."
+    )
+
+
+def gt_cache() -> Any:
+    """`--gt-cache/--no-gt-cache`: reuse model-independent ground-truth quantities."""
+    return typer.Option(
+        True,
+        "--gt-cache/--no-gt-cache",
+        help="Reuse ground-truth landmarks and FID features from $STFBENCH_CACHE/gt (results are identical).",
     )
 
 

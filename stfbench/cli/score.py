@@ -65,6 +65,7 @@ def score(
     ),
     strict: bool = options.strict(),
     workers: int = options.workers(),
+    gt_cache: bool = options.gt_cache(),
     no_progress: bool = options.no_progress(),
 ) -> None:
     """Score existing clips against ground truth: PSNR, SSIM, LMD, FID, LSE-C/LSE-D/AV offset, LPIPS. With
@@ -108,7 +109,7 @@ def score(
         }  # fmt: skip
         run = ScoreRun(out, built, pairs, names, trim=trim, resample=resample, resume=resume, overwrite=overwrite,
                        settings=resume_settings, lock=lock, show_progress=not no_progress,
-                       workers=workers)  # fmt: skip
+                       workers=workers, use_gt_cache=gt_cache)  # fmt: skip
         run.provenance = {
             "device": str(torch_device),
             "trust_unverified": trust_unverified,

@@ -31,6 +31,7 @@ class RunConfig:
     show_progress: bool = True
     label: str | None = None  # row label in tables (default: the adapter's)
     lse_precision: str | None = None  # LSE SyncNet precision (fp32, bf16, fp16) instead of the protocol's
+    gt_cache: bool = True  # reuse ground-truth landmarks and FID features from $STFBENCH_CACHE/gt
 
     @property
     def run_dir(self) -> Path:

@@ -33,7 +33,7 @@ from stfbench.metrics.base import ScoringSample
 from stfbench.provenance import base_provenance, now_iso
 from stfbench.runner.clips import ProtocolClips
 from stfbench.runner.config import RunConfig
-from stfbench.runner.engine import ClipSource, Engine, one_line
+from stfbench.runner.engine import ClipSource, Engine, gt_cache, one_line
 from stfbench.runner.lock import OutputError, RunLock, check_output_dir, raise_if_output_failure
 from stfbench.runner.requests import build_request, clip_seed, paired_mask
 from stfbench.runner.store import RunStore
@@ -139,7 +139,8 @@ def run_benchmark(
             manifest = _manifest(config, protocol, adapter, metrics, metric_names, clip_ids, device, previous)
             manifest["build_settings"] = _jsonable(metric_settings)
             manifest["unavailable_metrics"] = unavailable
-            engine = Engine(store, metrics, config.workers)
+            engine = Engine(store, metrics, config.workers, gt_cache(config.gt_cache))
+            manifest["gt_cache"] = engine.gt_cache_record()
             done_ids = engine.restore(clip_ids) if previous else set()
             _remove_partial_videos(store.root)
             store.write_manifest(manifest)

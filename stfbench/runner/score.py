@@ -15,7 +15,7 @@ from typing import Any
 
 from stfbench.errors import DecodeError, MetricError, StfbenchError
 from stfbench.metrics.base import MismatchError, ScoringSample
-from stfbench.runner.engine import ClipSource, Engine, one_line
+from stfbench.runner.engine import ClipSource, Engine, gt_cache, one_line
 from stfbench.runner.lock import OutputError, RunLock
 from stfbench.runner.store import RunStore, read_json, write_json
 
@@ -51,11 +51,13 @@ class ScoreRun:
         lock=None,
         show_progress: bool = True,
         workers: int = 1,
+        use_gt_cache: bool = True,
     ) -> None:
         self.show_progress = show_progress
         self.lock = (lock or RunLock(out)).acquire()  # re-entrant; released by run(), by the OS if the process dies
         try:
             self._open(out, metrics, pairs, names, trim, resample, resume, overwrite, settings or {}, workers)
+            self.engine.use_gt_cache(gt_cache(use_gt_cache))
         except BaseException:
             self.lock.release()
             raise
@@ -136,6 +138,7 @@ class ScoreRun:
         summary["provenance"] = {
             **provenance.base_provenance(self.provenance.get("device")),
             **self.provenance,
+            "gt_cache": self.engine.gt_cache_record(),
             STARTS: self.starts,
         }
         self.store.write_summary(_jsonable(summary))
