@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
-from scipy.signal import medfilt
 
 from stfbench.errors import NoFaceError
 
@@ -40,6 +39,8 @@ def track_boxes(frames: np.ndarray, detector: Detector, clip_id: str | None = No
 
 def crop_track(frames: np.ndarray, boxes: np.ndarray, crop_scale: float = 0.4, size: int = 224) -> np.ndarray:
     """(T, H, W, 3) uint8 + (T, 4) boxes → (T, size, size, 3) uint8 crops (same channel order as input)."""
+    from scipy.signal import medfilt  # here: scoring LSE on whole frames never pays scipy.signal's import
+
     with warnings.catch_warnings():  # clips shorter than the kernel are zero-padded, as in syncnet_python
         warnings.filterwarnings("ignore", "kernel_size exceeds volume extent")
         half = medfilt(np.maximum(boxes[:, 3] - boxes[:, 1], boxes[:, 2] - boxes[:, 0]) / 2, kernel_size=13)

@@ -52,9 +52,10 @@ def weights_needed(name: str, settings: MetricSettings) -> list[str]:
     return []
 
 
-def missing_weights(names: str | Sequence[str], settings: Any = None) -> dict[str, str]:
-    """Metric name → one-line reason, for metrics whose weight files are missing or fail verification (lets
-    a caller report e.g. FID as n/a on the synthetic protocol instead of failing)."""
+def missing_weights(names: str | Sequence[str], settings: Any = None, trust_unverified: bool = False) -> dict[str, str]:
+    """Metric name → one-line reason, for metrics whose weight files are missing or fail verification (with
+    `trust_unverified`, only missing ones): lets a caller report e.g. FID as n/a on the synthetic protocol
+    instead of failing."""
     from stfbench.errors import WeightsError
 
     config = MetricSettings.from_any(settings)
@@ -62,7 +63,7 @@ def missing_weights(names: str | Sequence[str], settings: Any = None) -> dict[st
     for name in parse_metric_names(names):
         for weight_id in weights_needed(name, config):
             try:
-                resolve_verified(weight_id, needed_by=name)
+                resolve_verified(weight_id, trust_unverified, needed_by=name)
             except WeightsError as error:
                 missing[name] = str(error)
                 break
@@ -129,12 +130,13 @@ def _compute_identity(device: torch.device) -> dict[str, str]:
 
 
 def _build(name: str, config: MetricSettings, device: torch.device, weights: dict[str, ResolvedWeight]) -> Metric:
-    from stfbench.metrics.psnr import PSNR
-    from stfbench.metrics.ssim import SSIM
+    if name == "psnr":  # each metric's imports stay in its branch (PSNR pulls in skimage and scipy.stats)
+        from stfbench.metrics.psnr import PSNR
 
-    if name == "psnr":
         return PSNR()
     if name == "ssim":
+        from stfbench.metrics.ssim import SSIM
+
         return SSIM(config.ssim)
     if name == "fid":
         from stfbench.metrics.fid import FID
