@@ -44,3 +44,13 @@ def test_not_an_inception_state_dict(tmp_path):
     torch.save({"conv.weight": torch.zeros(1)}, path)
     with pytest.raises(WeightsError, match="not a pytorch-fid Inception"):
         load_fid_inception(path)
+
+
+def test_a_trusted_unverified_inception_is_not_reported_missing(random_inception, monkeypatch, tmp_path):
+    from stfbench.metrics import missing_weights
+
+    monkeypatch.setenv("STFBENCH_WEIGHT_PT_INCEPTION", random_inception)  # a seeded file: fails verification
+    assert "size" in missing_weights(["fid"])["fid"]
+    assert missing_weights(["fid"], trust_unverified=True) == {}  # --trust-unverified: used (and labelled), not n/a
+    monkeypatch.setenv("STFBENCH_WEIGHT_PT_INCEPTION", str(tmp_path / "absent.pth"))
+    assert "fid" in missing_weights(["fid"], trust_unverified=True)

@@ -93,7 +93,7 @@ def score(
         torch_device = resolve_device(device)
         unavailable = {}
         if protocol == "synthetic" and "fid" in names:  # the synthetic protocol reports FID as n/a without Inception
-            unavailable = missing_weights(["fid"], settings)
+            unavailable = missing_weights(["fid"], settings, trust_unverified)
             names = [n for n in names if n not in unavailable]
             for reason in unavailable.values():
                 make_console(stderr=True).print(f"[yellow]FID is n/a:[/] {escape(reason)}", highlight=False)

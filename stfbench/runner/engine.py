@@ -180,11 +180,12 @@ class Engine:
         """Score and record every (index, item) of `todo`, in order; `on_record` sees each record."""
         self.last_good_states = [copy.deepcopy(m.state_dict()) for m in self.metrics]
         stages = {m.name: stage for m in self.metrics if (stage := m.clip_stage()) is not None}
-        ahead = self.workers > 1 or source.produce_ahead
-        limit = max(2 * self.workers, self.group_size + self.workers) if ahead else self.group_size
+        count = min(self.workers, max(1, len(todo)))  # no process is started for a clip it would never get
+        ahead = count > 1 or source.produce_ahead
+        limit = max(2 * count, self.group_size + count) if ahead else self.group_size
         queue: deque[list[_Entry]] = deque()
         in_flight, committed = 0, False
-        with _Workers(self.workers, stages) as workers:
+        with _Workers(count, stages) as workers:
             for group in ramp_groups(todo, self.group_size):
                 while queue and (not committed or in_flight + len(group) > limit):
                     in_flight -= self._commit(queue.popleft(), source, workers, on_record)

@@ -105,7 +105,7 @@ def run_benchmark(
     metric_settings = _metric_settings(protocol)
     unavailable = {}
     if metrics_factory is None and config.metrics is None and protocol.dataset == "synthetic":
-        metric_names, unavailable = _drop_unavailable(metric_names, metric_settings)
+        metric_names, unavailable = _drop_unavailable(metric_names, metric_settings, config.trust_unverified)
     store = RunStore(config.run_dir)
     check_output_dir(store.root)
     with contextlib.ExitStack() as guard:
@@ -416,12 +416,14 @@ def _protocol_info(protocol: Any) -> dict[str, Any]:
     }
 
 
-def _drop_unavailable(names: list[str], settings: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+def _drop_unavailable(
+    names: list[str], settings: dict[str, Any], trust_unverified: bool
+) -> tuple[list[str], dict[str, str]]:
     """On the synthetic protocol, FID is reported as n/a (with the reason) when its Inception weights are
     absent, so the embedded protocol runs on a fresh machine; every other missing weight still fails fast."""
     from stfbench.metrics import missing_weights
 
-    unavailable = missing_weights([n for n in names if n == "fid"], settings)
+    unavailable = missing_weights([n for n in names if n == "fid"], settings, trust_unverified)
     for name, reason in unavailable.items():
         console = make_console(stderr=True)
         console.print(f"[yellow]{name} is n/a on the synthetic protocol:[/] {escape(reason)}", highlight=False)
