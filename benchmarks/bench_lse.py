@@ -32,8 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -46,6 +44,9 @@ import numpy as np
 import torch
 from python_speech_features import mfcc
 from scipy.io import wavfile
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_startup import machine
 
 from stfbench.media import read_clip, write_clip
 from stfbench.metrics import ScoringSample, build_metrics
@@ -99,19 +100,6 @@ model = load_syncnet(Path(sys.argv[2])).eval()
 curve, _ = baseline_evaluate(model, Path(sys.argv[3]), Path(sys.argv[4]))
 print("RESULT", float(curve.min()), float(np.median(curve) - curve.min()), int(15 - np.argmin(curve)))
 """
-
-
-def machine() -> str:
-    """CPU model, cores and vector extensions: every figure is named with it."""
-    model, flags = platform.processor() or platform.machine(), set()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        text = cpuinfo.read_text()
-        model = next(iter(re.findall(r"model name\s*:\s*(.+)", text)), model)
-        flags = set(next(iter(re.findall(r"flags\s*:\s*(.+)", text)), "").split())
-    vector = "AVX-512" + (" with BF16" if "avx512_bf16" in flags else "") if "avx512f" in flags else "AVX2"
-    vector = vector if flags else "unknown ISA"
-    return f"{model}, {os.cpu_count()} cores, {vector}, torch {torch.__version__}"
 
 
 def find_ffmpeg(given: str | None) -> str:

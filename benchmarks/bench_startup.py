@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -30,13 +31,21 @@ def wall_s(command: list[str], repeat: int) -> float:
 
 
 def machine() -> str:
-    model = platform.processor() or "unknown CPU"
+    """CPU model, cores, vector extensions, Python (and torch, when imported): every figure is named with it."""
+    model, flags = platform.processor() or platform.machine(), set()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line]
-        flags = cpuinfo.read_text()
-        model = (names[0] if names else model) + (" (AVX-512)" if "avx512f" in flags else " (AVX2, no AVX-512)")
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        text = cpuinfo.read_text()
+        model = next(iter(re.findall(r"model name\s*:\s*(.+)", text)), model)
+        flags = set(next(iter(re.findall(r"flags\s*:\s*(.+)", text)), "").split())
+    vector = (
+        ("AVX-512" + (" with BF16" if "avx512_bf16" in flags else "") if "avx512f" in flags else "AVX2 only")
+        if flags
+        else "unknown ISA"
+    )
+    torch = sys.modules.get("torch")
+    versions = f"Python {platform.python_version()}" + (f", torch {torch.__version__}" if torch is not None else "")
+    return f"{model}, {os.cpu_count()} cores, {vector}, {versions}"
 
 
 def main() -> None:
