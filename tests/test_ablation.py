@@ -4,14 +4,12 @@ micro synthetic corpus."""
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 
 import pytest
-import tomli_w
+from fixtures.synth import unpinned_synthetic_protocol
 
 from stfbench.errors import StfbenchError
-from stfbench.protocols import PROTOCOL_DIR
 from stfbench.runner.ablation import (
     AblationConfig,
     loss_settings,
@@ -50,12 +48,7 @@ def test_two_slot_counts_end_to_end_on_a_micro_corpus(tmp_path: Path) -> None:
     from stfbench.synth import ensure_corpus
 
     root = ensure_corpus(tmp_path / "corpus", speakers=2, clips=5, seed=3, duration_s=1.0, image_size=96)
-    # The shipped synthetic protocol pins its 40-clip test list; the micro corpus runs under an unpinned copy.
-    spec = tomllib.loads((PROTOCOL_DIR / "synthetic.toml").read_text())
-    for pin in ("count", "sha256"):
-        spec["clip_list"].pop(pin)
-    protocol = tmp_path / "synthetic-micro.toml"
-    protocol.write_text(tomli_w.dumps(spec))
+    protocol = unpinned_synthetic_protocol(tmp_path)
     config = AblationConfig(
         out_dir=tmp_path / "ablation",
         dataset=str(protocol),
