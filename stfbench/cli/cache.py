@@ -39,12 +39,15 @@ def _size(folder: Path) -> tuple[int, int]:
 
 
 def _human(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GiB"
+    """Bytes as B, KiB, MiB or GiB."""
+    if count < 1024:
+        return f"{count} B"
+    size, unit = float(count) / 1024, "KiB"
+    for larger in ("MiB", "GiB"):
+        if size < 1024:
+            break
+        size, unit = size / 1024, larger
+    return f"{size:.1f} {unit}"
 
 
 @cache_app.command("info")
