@@ -1,14 +1,14 @@
 """Streaming Gaussian statistics of feature vectors and the Fréchet distance between two of them.
 
-`FeatureStats` keeps count, Σx and Σxxᵀ in float64, so memory is O(D²) whatever the number of frames;
-mean and covariance (N − 1, as `np.cov(rowvar=False)`) are derived on demand. The distance is
+`FeatureStats` keeps count, Σx and Σxxᵀ in float64 (plus fewer than `FOLD_ROWS` rows not yet folded in), so
+memory is O(D²) whatever the number of frames; mean and covariance (N − 1, as `np.cov(rowvar=False)`) are
+derived on demand. The distance is
 pytorch-fid's `calculate_frechet_distance` (scipy `sqrtm` path, same eps fallback).
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,46 +17,99 @@ from pytorch_fid.fid_score import calculate_frechet_distance
 from stfbench.errors import StfbenchError
 
 
-@dataclass
 class FeatureStats:
-    """Running sums of D-dimensional features: n, Σx (D,), Σxxᵀ (D, D), all float64."""
+    """Running sums of D-dimensional features: n, Σx (D,), Σxxᵀ (D, D), all float64.
 
-    n: int
-    total: np.ndarray  # (D,)
-    outer: np.ndarray  # (D, D)
+    Added rows wait in a pending block (kept in their own dtype) and are folded into the sums `FOLD_ROWS` at
+    a time: one large product instead of one per clip, and a saved state only has to rewrite the pending
+    rows. The folded arrays are read-only and replaced by new ones at each fold, never changed in place, so
+    a run store can tell an unchanged one by its identity. The fold points depend only on the sequence of
+    rows added, so a resumed run (its pending rows restored) folds exactly like an uninterrupted one.
+    """
+
+    FOLD_ROWS = 256
+
+    def __init__(self, dims: int, n: int = 0, total=None, outer=None, pending=None) -> None:
+        self.dims = dims
+        self.folded_n = n
+        self.folded_total = _frozen(np.zeros(dims, np.float64) if total is None else total)  # (D,)
+        self.folded_outer = _frozen(np.zeros((dims, dims), np.float64) if outer is None else outer)  # (D, D)
+        self.pending: list[np.ndarray] = [] if pending is None or not len(pending) else [np.asarray(pending)]
 
     @classmethod
     def empty(cls, dims: int) -> FeatureStats:
-        return cls(0, np.zeros(dims, np.float64), np.zeros((dims, dims), np.float64))
+        return cls(dims)
 
     def add(self, features: np.ndarray) -> None:
         """Accumulate a batch of features (B, D)."""
-        x = np.asarray(features, np.float64)
-        self.n += x.shape[0]
-        self.total += x.sum(axis=0)
-        self.outer += x.T @ x
+        rows = np.asarray(features)
+        if rows.ndim != 2 or rows.shape[1] != self.dims:
+            raise ValueError(f"features of shape {rows.shape}: expected (B, {self.dims})")
+        if not np.issubdtype(rows.dtype, np.floating):
+            rows = rows.astype(np.float64)
+        self.pending.append(rows.copy())
+        if self.pending_rows >= self.FOLD_ROWS:
+            self._fold()
 
     def merge(self, other: FeatureStats) -> None:
-        self.n += other.n
-        self.total += other.total
-        self.outer += other.outer
+        """Add `other`'s folded sums and append its pending rows (into an empty FeatureStats: an exact copy)."""
+        self.folded_n += other.folded_n
+        self.folded_total = _frozen(self.folded_total + other.folded_total)
+        self.folded_outer = _frozen(self.folded_outer + other.folded_outer)
+        self.pending.extend(other.pending)
+        if self.pending_rows >= self.FOLD_ROWS:
+            self._fold()
+
+    @property
+    def pending_rows(self) -> int:
+        return sum(len(rows) for rows in self.pending)
+
+    def _fold(self) -> None:
+        x = np.concatenate(self.pending).astype(np.float64)  # (P, D)
+        self.folded_n += len(x)
+        self.folded_total = _frozen(self.folded_total + x.sum(axis=0))
+        self.folded_outer = _frozen(self.folded_outer + x.T @ x)
+        self.pending = []
+
+    def sums(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """(n, Σx, Σxxᵀ) over folded and pending rows, leaving the fold points untouched."""
+        if not self.pending:
+            return self.folded_n, self.folded_total, self.folded_outer
+        x = np.concatenate(self.pending).astype(np.float64)  # (P, D)
+        return self.folded_n + len(x), self.folded_total + x.sum(axis=0), self.folded_outer + x.T @ x
+
+    @property
+    def n(self) -> int:
+        return self.folded_n + self.pending_rows
 
     @property
     def mu(self) -> np.ndarray:
-        return self.total / self.n
+        n, total, _ = self.sums()
+        return total / n
 
     @property
     def sigma(self) -> np.ndarray:
         """Sample covariance (divides by n − 1, like `np.cov`)."""
-        mu = self.mu
-        return (self.outer - self.n * np.outer(mu, mu)) / (self.n - 1)
+        n, total, outer = self.sums()
+        mu = total / n
+        return (outer - n * np.outer(mu, mu)) / (n - 1)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"n": np.array(self.n), "total": self.total, "outer": self.outer}
+        """The folded sums (the read-only arrays themselves) and the pending rows (P, D)."""
+        pending = np.concatenate(self.pending) if self.pending else np.zeros((0, self.dims), np.float64)
+        folded = {"n": np.array(self.folded_n), "total": self.folded_total, "outer": self.folded_outer}
+        return {**folded, "pending": pending}
 
     @classmethod
     def from_arrays(cls, arrays: dict) -> FeatureStats:
-        return cls(int(arrays["n"]), np.asarray(arrays["total"], np.float64), np.asarray(arrays["outer"], np.float64))
+        total = np.asarray(arrays["total"], np.float64)
+        return cls(len(total), int(arrays["n"]), total, np.asarray(arrays["outer"], np.float64), arrays.get("pending"))
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.array(array, np.float64) if array.flags.writeable else array
+    array.flags.writeable = False
+    return array
 
 
 def save_stats(path: str | Path, stats: FeatureStats) -> Path:
@@ -64,7 +117,8 @@ def save_stats(path: str | Path, stats: FeatureStats) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial.npz")
-    np.savez(tmp, mu=stats.mu, sigma=stats.sigma, **stats.to_arrays())
+    n, total, outer = stats.sums()
+    np.savez(tmp, mu=stats.mu, sigma=stats.sigma, n=np.array(n), total=total, outer=outer)
     tmp.replace(path)
     return path
 

@@ -238,3 +238,36 @@ def test_every_metric_state_survives_the_codec(tmp_path: Path) -> None:
         fresh.reset()
         fresh.merge(saved)
         assert fresh.compute() == metric.compute(), type(metric).__name__
+
+
+def test_unchanged_read_only_arrays_are_not_rewritten(tmp_path: Path) -> None:
+    """A read-only array (FID's folded sums) saved again as the very same object stays in the npz an earlier
+    save wrote; a new object, or a writeable array, is written anew; loading joins both files exactly."""
+    rng = np.random.default_rng(2)
+    folded = rng.normal(size=(8, 8))
+    folded.flags.writeable = False
+    store = RunStore(tmp_path)
+    store.save_state({"sums": folded, "pending": rng.normal(size=(2, 8))})
+    first = set(json.loads((tmp_path / "state.json").read_text())["arrays"])
+    pending = rng.normal(size=(3, 8))
+    store.save_state({"sums": folded, "pending": pending})
+    second = set(json.loads((tmp_path / "state.json").read_text())["arrays"])
+    assert len(first) == len(second) == 2 and len(first & second) == 1  # the folded sums' file is reused
+    assert {p.name for p in tmp_path.glob("state.*.npz")} == second  # the old pending file is removed
+    back = RunStore(tmp_path).load_state()
+    np.testing.assert_array_equal(back["sums"], folded)
+    np.testing.assert_array_equal(back["pending"], pending)
+    replaced = folded + 1
+    replaced.flags.writeable = False
+    store.save_state({"sums": replaced, "pending": pending})
+    third = set(json.loads((tmp_path / "state.json").read_text())["arrays"])
+    assert not third & second
+    np.testing.assert_array_equal(RunStore(tmp_path).load_state()["sums"], replaced)
+
+
+def test_state_naming_one_npz_still_loads(tmp_path: Path) -> None:
+    """state.json written before read-only arrays got their own file names one npz as a string."""
+    np.savez(tmp_path / "state.1.npz", a0=np.arange(4.0))
+    document = {"schema": state_codec.SCHEMA, "arrays": "state.1.npz", "state": {"x": {"__array__": "a0"}}}
+    (tmp_path / "state.json").write_text(json.dumps(document))
+    np.testing.assert_array_equal(RunStore(tmp_path).load_state()["x"], np.arange(4.0))

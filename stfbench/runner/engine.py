@@ -178,7 +178,7 @@ class Engine:
         self, todo: list[tuple[int, Any]], source: ClipSource, on_record: Callable[[dict], None] | None = None
     ) -> None:
         """Score and record every (index, item) of `todo`, in order; `on_record` sees each record."""
-        self.last_good_states = [copy.deepcopy(m.state_dict()) for m in self.metrics]
+        self.last_good_states = [snapshot(m.state_dict()) for m in self.metrics]
         stages = {m.name: stage for m in self.metrics if (stage := m.clip_stage()) is not None}
         count = min(self.workers, max(1, len(todo)))  # no process is started for a clip it would never get
         ahead = count > 1 or source.produce_ahead
@@ -274,7 +274,7 @@ class Engine:
         )
         self.store.append_record(record)
         if record["status"] == "ok":
-            self.last_good_states = [copy.deepcopy(m.state_dict()) for m in self.metrics]
+            self.last_good_states = [snapshot(m.state_dict()) for m in self.metrics]
         return record
 
     def _values(self, sample: ScoringSample, item: Any, source: ClipSource) -> dict[str, float]:
@@ -296,7 +296,7 @@ class Engine:
         for metric, state in zip(self.metrics, self.last_good_states, strict=True):
             if not _state_equal(metric.state_dict(), state):
                 metric.reset()
-                metric.merge(copy.deepcopy(state))
+                metric.merge(snapshot(state))
 
 
 class _Workers:
@@ -418,9 +418,23 @@ def _done(entry: _Entry) -> bool:
     return not isinstance(entry.outcome, Future) or entry.outcome.done()
 
 
+def snapshot(state: Any) -> Any:
+    """A deep copy of a metric state that shares its read-only arrays (they are never changed in place, e.g.
+    FID's folded sums), so keeping the last good state costs nothing for a large statistic."""
+    if isinstance(state, np.ndarray) and not state.flags.writeable:
+        return state
+    if isinstance(state, dict):
+        return {key: snapshot(value) for key, value in state.items()}
+    if isinstance(state, list | tuple):
+        return type(state)(snapshot(value) for value in state)
+    return copy.deepcopy(state)
+
+
 def _state_equal(a: Any, b: Any) -> bool:
     import torch
 
+    if a is b:
+        return True
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_state_equal(a[k], b[k]) for k in a)
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):

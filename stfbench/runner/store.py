@@ -6,7 +6,8 @@ Layout (see docs/runner.md):
     clips.jsonl     one record per finished clip (ok or failed), in completion order
     state.json      metric statistics after the last finished clip + the ids they include + that clip's record
                     (strict JSON, `state_codec` schema; arrays such as FID's sums in the `state.<token>.npz`
-                    it names). Never a pickle: a folder holding an old `state.pkl` is refused, never unpickled.
+                    files it names: unchanged read-only arrays stay in the file an earlier save wrote). Never
+                    a pickle: a folder holding an old `state.pkl` is refused, never unpickled.
     summary.json    means with 95 % bootstrap CIs, n_scored, n_expected, failures by status
     videos/         generated clips (only with --keep-videos)
     .lock           OS file lock held by the process writing the folder (`stfbench.runner.lock`)
@@ -66,6 +67,8 @@ class RunStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        self._stable: tuple[dict[str, np.ndarray], str] | None = None  # read-only arrays last saved, their file
+        self._token = 0
 
     @property
     def manifest_path(self) -> Path:
@@ -123,20 +126,35 @@ class RunStore:
         return records
 
     def save_state(self, state: dict[str, Any]) -> None:
-        """Write the state atomically: a fresh `state.<token>.npz` first, then `state.json` naming it (renamed
-        over the old one), then the old npz is removed, so a crash at any moment leaves a consistent pair."""
+        """Write the state atomically: fresh `state.<token>.npz` files first, then `state.json` naming them
+        (renamed over the old one), then npz files no longer named are removed, so a crash at any moment leaves
+        a consistent set. Read-only arrays (FID's folded sums) go to a file of their own that later saves reuse
+        while they hold the very same arrays, so a large statistic that did not change is not rewritten."""
         tree, arrays = state_codec.encode(state)
-        document: dict[str, Any] = {"schema": state_codec.SCHEMA, "arrays": None, "state": tree}
-        if arrays:
-            name = f"state.{time.time_ns():x}{os.getpid():x}.npz"
-            buffer = io.BytesIO()
-            np.savez(buffer, **arrays)
-            write_atomic(self.root / name, buffer.getvalue())
-            document["arrays"] = name
-        write_json(self.root / STATE, document)
+        stable = {key: a for key, a in arrays.items() if isinstance(a, np.ndarray) and not a.flags.writeable}
+        fresh = {key: a for key, a in arrays.items() if key not in stable}
+        names = []
+        if stable:
+            reused = self._stable is not None and self._stable[0].keys() == stable.keys()
+            reused = reused and all(self._stable[0][key] is a for key, a in stable.items())
+            if not (reused and (self.root / self._stable[1]).exists()):
+                self._stable = (stable, self._write_arrays(stable))
+            names.append(self._stable[1])
+        if fresh:
+            names.append(self._write_arrays(fresh))
+        write_json(self.root / STATE, {"schema": state_codec.SCHEMA, "arrays": names or None, "state": tree})
         for old in self.root.glob("state.*.npz"):
-            if old.name != document["arrays"]:
+            if old.name not in names:
                 old.unlink(missing_ok=True)
+
+    def _write_arrays(self, arrays: dict[str, np.ndarray]) -> str:
+        """One new `state.<token>.npz` holding `arrays`; returns its name."""
+        self._token += 1
+        name = f"state.{time.time_ns():x}{os.getpid():x}{self._token:x}.npz"
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        write_atomic(self.root / name, buffer.getvalue())
+        return name
 
     def load_state(self) -> dict[str, Any] | None:
         """The saved state, or None when there is none. Old pickled states are refused with one line."""
@@ -157,13 +175,14 @@ class RunStore:
             raise StfbenchError(f"{STATE} is not valid JSON ({error}): cannot resume", self.root) from None
         if not isinstance(document, dict) or document.get("schema") != state_codec.SCHEMA:
             raise StfbenchError(f"{STATE} is not a {state_codec.SCHEMA} file: cannot resume", self.root)
-        arrays: Any = {}
-        if document.get("arrays"):
+        arrays: dict[str, np.ndarray] = {}
+        names = document.get("arrays") or []
+        for name in [names] if isinstance(names, str) else names:  # a single name: an earlier state.json
             try:
-                with np.load(self.root / Path(document["arrays"]).name, allow_pickle=False) as npz:
-                    arrays = {key: npz[key] for key in npz.files}
+                with np.load(self.root / Path(name).name, allow_pickle=False) as npz:
+                    arrays.update({key: npz[key] for key in npz.files})
             except (OSError, ValueError) as error:
-                raise StfbenchError(f"{document['arrays']} is unreadable ({error}): cannot resume", self.root) from None
+                raise StfbenchError(f"{name} is unreadable ({error}): cannot resume", self.root) from None
         return state_codec.decode(document["state"], arrays)
 
     def clear_state(self) -> None:
