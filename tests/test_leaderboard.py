@@ -121,6 +121,34 @@ def test_unverified_weights_and_bad_input_are_reported(tmp_path: Path, runs: lis
         build_leaderboard(runs, models=["nope"])
 
 
+def test_relative_to_ground_truth_adds_gap_columns(runs: list[Path], stfbench_script) -> None:
+    """ΔLSE-D / ΔLSE-C = |m − m_GT| next to each LSE column (↓, best among non-GT rows), the GT row named in
+    a note; a protocol whose reference run is missing, or an unknown label, is a one-line error."""
+    board = build_leaderboard(runs, protocols=["lrs2"], relative_to="ground-truth")
+    keys = [c.key for c in board.groups[0].columns]
+    assert keys == ["psnr", "ssim", "lse_d", "lse_d_gt_gap", "lse_c", "lse_c_gt_gap"]
+    payload = json.loads(render(board, "json"))
+    values = {row["label"]: row["values"]["lrs2"] for row in payload["rows"]}
+    assert values["wav2lip"]["lse_c_gt_gap"]["text"] == "0.703"  # |8.797 − 9.5|
+    assert values["synctalkface"]["lse_d_gt_gap"]["text"] == "1.352"  # |6.352 − 5.0|
+    assert values["static"]["lse_c_gt_gap"]["text"] == "9.000"
+    assert values["ground-truth"]["lse_c_gt_gap"]["text"] == "0.000"
+    assert values["wav2lip"]["lse_c_gt_gap"]["best"] and not values["ground-truth"]["lse_c_gt_gap"]["best"]
+    assert values["wav2lip"]["lse_d_gt_gap"]["best"]  # |5.995 − 5.0| beats synctalkface's 1.352
+    markdown = render(board, "markdown")
+    assert "LRS2 ΔLSE-C↓" in markdown and "difference from the run 'ground-truth'" in markdown
+    assert "$\\Delta$LSE-C" in render(board, "latex")
+    with pytest.raises(StfbenchError, match="its run on lrw has no LSE-D"):
+        build_leaderboard(runs, relative_to="ground-truth")  # no ground-truth run on lrw
+    with pytest.raises(StfbenchError, match="no run labelled 'truth'"):
+        build_leaderboard(runs, relative_to="truth")
+    lrs2 = [str(r) for r in runs if r.name.endswith("lrs2")]
+    done = stfbench_script("leaderboard", *lrs2, "--relative-to", "ground-truth", "-f", "csv")
+    assert done.returncode == 0 and "lrs2/lse_c_gt_gap" in done.stdout.splitlines()[0]
+    done = stfbench_script("leaderboard", *lrs2, "--relative-to", "truth")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "no run labelled 'truth'" in done.stderr
+
+
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no LaTeX compiler installed")
 def test_latex_compiles(tmp_path: Path, runs: list[Path]) -> None:
     negative = _write_run(tmp_path, "static", "lrw", {"lse_d": 11.0, "av_offset": -2.876}, control=True)

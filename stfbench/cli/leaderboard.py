@@ -41,6 +41,11 @@ def leaderboard(
     ci: bool = typer.Option(
         False, "--ci", help="Show ± half-width of the 95 % bootstrap CI (LaTeX: on a second, smaller line)."
     ),
+    relative_to: str = typer.Option(
+        None,
+        "--relative-to",
+        help="Row label of a ground-truth run (e.g. ground-truth): add ΔLSE-D, ΔLSE-C, ΔAV offset = |m − m_GT|.",
+    ),
     fragment: bool = typer.Option(False, "--fragment", help="LaTeX: only the table environment."),
     caption: str = typer.Option(None, "--caption", help="Text placed before the generated caption."),
     width: str = typer.Option(
@@ -64,7 +69,12 @@ def leaderboard(
         except ValueError as error:
             raise StfbenchError(str(error)) from None
     board = build_leaderboard(
-        find_run_dirs(run_dirs), metrics=_split(metrics), protocols=_split(protocols), models=_split(models), show_ci=ci
+        find_run_dirs(run_dirs),
+        metrics=_split(metrics),
+        protocols=_split(protocols),
+        models=_split(models),
+        show_ci=ci,
+        relative_to=relative_to,
     )
     text = render(board, fmt, standalone=not fragment, caption=caption, width=width)
     if fmt == "latex" and fragment and width is None:

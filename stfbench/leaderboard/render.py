@@ -79,6 +79,8 @@ _LATEX_SPECIAL = {
     "×": r"$\times$",
     "…": r"\ldots{}",
     "∞": r"$\infty$",
+    "Δ": r"$\Delta$",
+    "−": "$-$",
 }
 
 

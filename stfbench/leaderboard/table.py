@@ -20,6 +20,11 @@ from stfbench.runner.store import RunStore
 DEFAULT_METRIC_ORDER = ("psnr", "ssim", "lmd", "lse_d", "lse_c", "av_offset", "fid", "lpips")
 #: Columns that depend on the LSE variant (named in the protocol note only when one of them is shown).
 LSE_KEYS = frozenset({"lse_d", "lse_c", "av_offset"})
+#: Metrics whose ideal is the ground truth's own value rather than an extreme: a model can "beat" the
+#: ground truth's LSE-C or sit at another offset; `--relative-to` adds |m − m_GT| next to each.
+GT_IDEAL_KEYS = ("lse_d", "lse_c", "av_offset")
+#: Suffix of a ground-truth-relative column's key: `lse_c` → `lse_c_gt_gap`.
+GT_GAP = "_gt_gap"
 
 
 @dataclass(frozen=True)
@@ -102,9 +107,11 @@ def build_leaderboard(
     models: list[str] | None = None,
     show_ci: bool = False,
     labels: dict[str, str] | None = None,
+    relative_to: str | None = None,
 ) -> Leaderboard:
     """Collect runs into a table. `metrics`/`protocols`/`models` select and order columns, groups, rows;
-    `labels` renames rows (run label → new label)."""
+    `labels` renames rows (run label → new label); `relative_to` names the row (a ground-truth run) whose
+    values the ground-truth-relative columns ΔLSE-D, ΔLSE-C, ΔAV offset = |m − m_row| are taken from."""
     info = metric_info()
     summaries = [load_summary(p) for p in run_dirs]
     rows: dict[str, Row] = {}
@@ -156,10 +163,38 @@ def build_leaderboard(
         groups.append(ProtocolGroup(pid, titles[pid], meta["hash"], lse, columns, show_counts))
 
     ordered = _order_rows(list(rows.values()), models)
+    if relative_to is not None:
+        _add_gt_gaps(rows, groups, relative_to, info)
     _mark_best(ordered, groups)
     footnotes = _footnotes(groups, weights, unverified, unavailable, sorted(versions))
+    if relative_to is not None and any(c.key.endswith(GT_GAP) for g in groups for c in g.columns):
+        footnotes.insert(2, f"Δ columns: |m − m_GT|, the absolute difference from the run {relative_to!r} on the "
+                            "same protocol (the ideal is the ground truth's value, not an extreme).")  # fmt: skip
     footnotes[-1:-1] = _diagnostic_notes(ordered, groups, descriptions)
     return Leaderboard(groups, ordered, show_ci, footnotes, sorted(versions))
+
+
+def _add_gt_gaps(rows: dict[str, Row], groups: list[ProtocolGroup], reference: str, info: dict) -> None:
+    """After each shown GT-ideal column, a column |m − m_reference| (↓; the reference row's own cell is 0)."""
+    if reference not in rows:
+        raise StfbenchError(f"--relative-to: no run labelled {reference!r} (have: {', '.join(rows)})")
+    base = rows[reference]
+    for group in groups:
+        columns = []
+        for column in group.columns:
+            columns.append(column)
+            if column.key not in GT_IDEAL_KEYS:
+                continue
+            truth = base.cells.get((group.id, column.key))
+            if truth is None or truth.mean is None or not math.isfinite(truth.mean):
+                raise StfbenchError(f"--relative-to {reference}: its run on {group.id} has no {column.display} value")
+            key = column.key + GT_GAP
+            columns.append(MetricColumn(key, f"Δ{column.display}", "↓", column.decimals))
+            for row in rows.values():
+                cell = row.cells.get((group.id, column.key))
+                if cell is not None and cell.mean is not None:
+                    row.cells[(group.id, key)] = Cell(abs(cell.mean - truth.mean))
+        group.columns = columns
 
 
 def _order_rows(rows: list[Row], models: list[str] | None) -> list[Row]:
