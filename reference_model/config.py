@@ -113,7 +113,8 @@ class LossConfig:
     """Loss weights (released-code defaults) and the store-loss target.
 
     total = recon·(L1_g + L1_G) + av·(AV_g + AV_G) + vv·(VV_g + VV_G) + gan·(GAN_g + GAN_G)
-            + memory·(store + align)
+            + memory·(store + align) + laplacian·(Lap_g + Lap_G)
+    `laplacian` is an stfbench addition (0 in the released code): L1 between the frames' Laplacians.
     """
 
     recon: float = 10.0
@@ -123,12 +124,15 @@ class LossConfig:
     memory: float = 0.2
     store_target: str = "projected"  # "projected" = v_embd(f_lip).detach() (released code); "raw" = f_lip (paper)
     vv_gt_branch: str = "live"  # "live": VV also trains the lip encoder on the GT window (released code); "detached"
+    laplacian: float = 0.0
 
     def __post_init__(self) -> None:
         if self.store_target not in ("projected", "raw"):
             raise StfbenchError(f"store_target {self.store_target!r}: use 'projected' or 'raw'")
         if self.vv_gt_branch not in ("live", "detached"):
             raise StfbenchError(f"vv_gt_branch {self.vv_gt_branch!r}: use 'live' or 'detached'")
+        if self.laplacian < 0:
+            raise StfbenchError(f"--laplacian-weight {self.laplacian}: must be ≥ 0")
 
 
 LR_SCHEDULES = ("constant", "cosine")

@@ -1,6 +1,9 @@
 """SyncTalkFace losses. Images are in [−1, 1]; L1 is measured on [0, 1] as in the released code.
 
 - recon: mean |Î − I| on [0, 1] (↓).
+- laplacian (stfbench option, off in the released recipe): mean |∇²Î − ∇²I| on [0, 1] with the 3×3
+  four-neighbour Laplacian per channel (↓). A one-pixel checkerboard of amplitude a costs 8a here against
+  a in `recon`, so this term trains away transposed-convolution artefacts that L1 barely sees.
 - av_sync: BCE(cos(F_a(mel), F_v(lower halves of Î_{t..t+4})), 1) with the frozen expert (↓).
 - vv_sync: mean |E_lip'(Î window) − E_lip(I window)|, E_lip' = the lip encoder with detached weights, so
   this term moves only the generated frames (and, through the GT branch, the live lip encoder) (↓).
@@ -21,6 +24,17 @@ from stfbench.reference_model.syncnet import ColorSyncNet, sync_bce, sync_faces
 def recon_l1(generated: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """L1 on [0, 1] of two [−1, 1] images."""
     return (generated - target).abs().mean() / 2
+
+
+LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+
+
+def laplacian_l1(generated: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 on [0, 1] between the per-channel Laplacians of two (N, C, H, W) [−1, 1] images (valid region)."""
+    channels = generated.shape[1]
+    kernel = LAPLACIAN.to(generated).expand(channels, 1, 3, 3)  # (C, 1, 3, 3): depthwise
+    difference = F.conv2d(generated - target, kernel, groups=channels)  # (N, C, H−2, W−2); linear, so ∇²Î − ∇²I
+    return difference.abs().mean() / 2
 
 
 def av_sync_loss(expert: ColorSyncNet, sync_mel: torch.Tensor, window: torch.Tensor) -> torch.Tensor:

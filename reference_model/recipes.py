@@ -28,6 +28,7 @@ from stfbench.reference_model.losses import (
     av_sync_loss,
     gan_discriminator_loss,
     gan_generator_loss,
+    laplacian_l1,
     recon_l1,
     vv_sync_loss,
 )
@@ -162,6 +163,8 @@ class SyncTalkFaceTask(TrainingTask):
             frames = frames.float()
             clip = frames.view(b, 5, c, h, width)
             losses[f"l1_{tag}"] = recon_l1(frames, target)
+            if w.laplacian > 0:
+                losses[f"lap_{tag}"] = laplacian_l1(frames, target)
             if w.av_sync > 0:
                 losses[f"av_{tag}"] = av_sync_loss(self.expert, batch["sync_mel"], clip)
             if w.vv_sync > 0:
@@ -174,7 +177,8 @@ class SyncTalkFaceTask(TrainingTask):
         if out.store_loss is not None:
             losses["store"] = out.store_loss.float()
             losses["align"] = out.align_loss.float()
-        weights = {"l1": w.recon, "av": w.av_sync, "vv": w.vv_sync, "gan": w.gan, "store": w.memory, "align": w.memory}
+        weights = {"l1": w.recon, "lap": w.laplacian, "av": w.av_sync, "vv": w.vv_sync, "gan": w.gan}
+        weights |= {"store": w.memory, "align": w.memory}
         total = sum(weights[name.split("_")[0]] * value for name, value in losses.items())
         trainer.optimize("generator", total)
         numbers = {name: float(value.detach()) for name, value in losses.items()}

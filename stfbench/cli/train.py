@@ -56,6 +56,9 @@ def train(
         None, "--expert", help="Colour SyncNet expert checkpoint (required for AV loss)."
     ),
     recon_weight: float = typer.Option(10.0, "--recon-weight", help="L1 reconstruction loss weight."),
+    laplacian_weight: float = typer.Option(
+        0.0, "--laplacian-weight", help="L1 of the frames' Laplacians (0 = off, as the code; fights checkerboard)."
+    ),
     av_weight: float = typer.Option(0.2, "--av-weight", help="Audio-visual sync loss weight (0 = off, no expert)."),
     vv_weight: float = typer.Option(0.2, "--vv-weight", help="Visual-visual sync loss weight (0 = off)."),
     gan_weight: float = typer.Option(0.2, "--gan-weight", help="0 = no discriminator."),
@@ -125,6 +128,7 @@ def train(
         memory_weight,
         "raw" if paper_store_loss else "projected",
         "detached" if vv_detach_gt else "live",
+        laplacian_weight,
     )
     train_config = TrainConfig(
         steps=steps,
