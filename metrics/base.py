@@ -78,6 +78,11 @@ class Metric(ABC):
     def reset(self) -> None:
         """Forget all accumulated statistics (`reset()` then `merge(state)` restores a saved state)."""
 
+    def per_frame(self) -> dict[str, Any] | None:
+        """Per-frame detail of the clip the last `update` scored (JSON-able: lists, numbers), which a run
+        writes to a sidecar file per clip when asked (`--per-frame`); None when the metric has none."""
+        return None
+
     def precompute(self, samples: Sequence[ScoringSample]) -> None:
         """Optionally compute several clips' values together (e.g. shared forward batches) ahead of their
         `update` calls, which then use them. Changes no statistics; a no-op unless a metric overrides it."""

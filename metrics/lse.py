@@ -107,6 +107,23 @@ class LSE(Metric):
     def reset(self) -> None:
         self.sums = {key: ExactSum() for key in ("lse_c", "lse_d", "av_offset")}
         self.clips = 0
+        self.last: SyncResult | None = None
+
+    def per_frame(self) -> dict[str, Any] | None:
+        """The last clip's offset curve (mean distance per AV offset, frames) and per-window confidence (window
+        i = frames i…i+4), raw and 9-tap median-filtered, as syncnet_python's evaluate computes them."""
+        if self.last is None:
+            return None
+        result = self.last
+        return {
+            "av_offset": result.av_offset,
+            "lse_d": result.lse_d,
+            "lse_c": result.lse_c,
+            "offsets": result.offsets.tolist(),
+            "mean_dists": result.mean_dists.tolist(),
+            "frame_conf": result.frame_conf.tolist(),
+            "frame_conf_medfilt9": result.frame_conf_filtered(9).tolist(),
+        }
 
     @property
     def name(self) -> str:
@@ -153,7 +170,7 @@ class LSE(Metric):
         self.pending = {s.clip_id: (s, r) for s, r in zip(samples, self.score_many(samples), strict=True)}
 
     def update(self, sample: ScoringSample) -> dict[str, float]:
-        result = self.score(sample)
+        result = self.last = self.score(sample)
         values = {"lse_c": result.lse_c, "lse_d": result.lse_d, "av_offset": float(result.av_offset)}
         for key, value in values.items():
             self.sums[key].add([value])

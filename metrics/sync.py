@@ -6,6 +6,8 @@ zero-padded by `vshift` rows at both ends; d[i, k] = ‖v_i − a_pad[i + k] + 1
 `pairwise_distance`); the mean over i gives 2·vshift + 1 distances; with the first argmin k*:
 AV offset = vshift − k* (frames; audio lagging the video gives a negative offset), LSE-D = min mean
 distance (↓), LSE-C = lower median − min (↑). Means over windows are accumulated in float64.
+Per window (syncnet_python's `fconf`): confidence_i = median over offsets of the mean distances − d[i, k*],
+and its 9-tap median-filtered form (`scipy.signal.medfilt`, zero-padded ends, as syncnet_python's `fconfm`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,30 @@ class SyncResult:
     lse_c: float
     mean_dists: np.ndarray  # (2·vshift + 1,) float64 (mean over windows accumulated in float64)
     windows: int
+    frame_dists: np.ndarray  # (windows,) float64: d[i, k*], window i's distance at the clip's best offset
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """(2·vshift + 1,) the AV offset (frames) of each entry of `mean_dists`: vshift, vshift − 1, …, −vshift."""
+        vshift = (len(self.mean_dists) - 1) // 2
+        return vshift - np.arange(len(self.mean_dists))
+
+    @property
+    def frame_conf(self) -> np.ndarray:
+        """(windows,) per-window confidence: median of `mean_dists` − d[i, k*] (↑; syncnet_python's fconf; the
+        lower median, torch's, as in LSE-C)."""
+        median = np.sort(self.mean_dists)[(len(self.mean_dists) - 1) // 2]
+        return median - self.frame_dists
+
+    def frame_conf_filtered(self, kernel: int = 9) -> np.ndarray:
+        """`frame_conf` median-filtered over `kernel` windows, zero-padded at the ends (syncnet_python's fconfm)."""
+        import warnings
+
+        from scipy.signal import medfilt
+
+        with warnings.catch_warnings():  # fewer windows than taps: zero-padded as always, nothing to warn about
+            warnings.filterwarnings("ignore", "kernel_size exceeds volume extent", UserWarning)
+            return medfilt(self.frame_conf, kernel_size=kernel)
 
 
 def num_windows(num_frames: int, num_samples: int) -> int:
@@ -68,6 +94,7 @@ def sync_scores(dists: torch.Tensor, vshift: int) -> SyncResult:
         lse_c=float(torch.median(mean_dists)) - minval,
         mean_dists=values,
         windows=int(dists.shape[0]),
+        frame_dists=dists[:, best].double().cpu().numpy(),
     )
 
 

@@ -19,7 +19,7 @@ from stfbench.cli import app, options
 SHARED = {
     "--dataset", "--root", "--list-file", "--device", "--no-progress", "--workers", "--limit-clips", "--seed",
     "--trust-unverified", "--metrics", "--checkpoint", "--resume", "--overwrite", "--strict", "--resample",
-    "--format", "--lse-precision", "--gt-cache",
+    "--format", "--lse-precision", "--gt-cache", "--per-frame",
 }  # fmt: skip
 #: Names that several commands use with a command-specific meaning, type or default (not compared), and why.
 PER_COMMAND = {

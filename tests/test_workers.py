@@ -35,11 +35,17 @@ def test_run_and_score_are_identical_for_one_and_two_workers(micro_synthetic, tm
     protocol, root = micro_synthetic
     for workers in ("1", "2"):  # generation in this process; pasting, LMD landmarks, LSE input, PSNR/SSIM in workers
         _invoke("run", "--model", "synctalkface", "--dataset", str(protocol), "--root", str(root),
-                "--out", str(tmp_path / f"run{workers}"), "--workers", workers)  # fmt: skip
+                "--out", str(tmp_path / f"run{workers}"), "--workers", workers,
+                *(["--per-frame"] if workers == "2" else []))  # fmt: skip
     records = _records(tmp_path / "run1")
     assert len(records) == 6 and {r["status"] for r in records} == {"ok"}
     assert {"psnr", "ssim", "lmd", "lse_c"} <= set(records[0]["metrics"])
     assert _records(tmp_path / "run2") == records
+    assert not (tmp_path / "run1" / "per_frame").exists()
+    for record in records:  # run --per-frame: one sidecar per clip, its LSE the record's
+        document = RunStore(tmp_path / "run2").read_per_frame(record["clip_id"])
+        (detail,) = document["metrics"].values()
+        assert detail["lse_c"] == record["metrics"]["lse_c"] and len(detail["frame_conf"]) == record["frames"] - 5
     summaries = [json.loads((tmp_path / f"run{w}" / "summary.json").read_text()) for w in (1, 2)]
     assert summaries[0] == summaries[1]
 

@@ -85,6 +85,15 @@ def workers() -> Any:
     )
 
 
+def per_frame() -> Any:
+    """`--per-frame`: per-clip sidecar files with per-frame detail."""
+    return typer.Option(
+        False,
+        "--per-frame",
+        help="Also write RUN/per_frame/<clip>.json: LSE's offset curve and per-window confidence (stfbench plot sync).",
+    )
+
+
 def gt_cache() -> Any:
     """`--gt-cache/--no-gt-cache`: reuse model-independent ground-truth quantities."""
     return typer.Option(

@@ -66,6 +66,7 @@ def score(
     strict: bool = options.strict(),
     workers: int = options.workers(),
     gt_cache: bool = options.gt_cache(),
+    per_frame: bool = options.per_frame(),
     no_progress: bool = options.no_progress(),
 ) -> None:
     """Score existing clips against ground truth: PSNR, SSIM, LMD, FID, LSE-C/LSE-D/AV offset, LPIPS. With
@@ -109,7 +110,7 @@ def score(
         }  # fmt: skip
         run = ScoreRun(out, built, pairs, names, trim=trim, resample=resample, resume=resume, overwrite=overwrite,
                        settings=resume_settings, lock=lock, show_progress=not no_progress,
-                       workers=workers, use_gt_cache=gt_cache)  # fmt: skip
+                       workers=workers, use_gt_cache=gt_cache, per_frame=per_frame)  # fmt: skip
         run.provenance = {
             "device": str(torch_device),
             "trust_unverified": trust_unverified,

@@ -32,6 +32,7 @@ class RunConfig:
     label: str | None = None  # row label in tables (default: the adapter's)
     lse_precision: str | None = None  # LSE SyncNet precision (fp32, bf16, fp16) instead of the protocol's
     gt_cache: bool = True  # reuse ground-truth landmarks and FID features from $STFBENCH_CACHE/gt
+    per_frame: bool = False  # write RUN/per_frame/<clip>.json (LSE's offset curve and per-window confidence)
 
     @property
     def run_dir(self) -> Path:

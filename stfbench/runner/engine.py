@@ -127,9 +127,17 @@ class Engine:
 
     GROUP_SIZE = 8
 
-    def __init__(self, store: RunStore, metrics: list, workers: int = 1, gt_cache: GTCache | None = None) -> None:
+    def __init__(
+        self,
+        store: RunStore,
+        metrics: list,
+        workers: int = 1,
+        gt_cache: GTCache | None = None,
+        per_frame: bool = False,
+    ) -> None:
         self.store = store
         self.metrics = metrics
+        self.per_frame = per_frame
         self.workers = resolve_workers(workers)
         self.included: set[str] = set()
         self.group_size = self.GROUP_SIZE if any(m.precomputes() for m in metrics) else 1
@@ -257,6 +265,9 @@ class Engine:
                 raise outcome
             values = self._values(outcome, item, source)
             record.update(status="ok", reason=None, metrics=values, frames=len(outcome.pred_crops))
+            if self.per_frame:  # before the record: a recorded clip has its sidecar
+                details = {m.name: detail for m in self.metrics if (detail := m.per_frame()) is not None}
+                self.store.write_per_frame(source.key(item), details)
         except OutputError:
             raise
         except StfbenchError as error:

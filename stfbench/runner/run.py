@@ -139,7 +139,7 @@ def run_benchmark(
             manifest = _manifest(config, protocol, adapter, metrics, metric_names, clip_ids, device, previous)
             manifest["build_settings"] = _jsonable(metric_settings)
             manifest["unavailable_metrics"] = unavailable
-            engine = Engine(store, metrics, config.workers, gt_cache(config.gt_cache))
+            engine = Engine(store, metrics, config.workers, gt_cache(config.gt_cache), config.per_frame)
             manifest["gt_cache"] = engine.gt_cache_record()
             done_ids = engine.restore(clip_ids) if previous else set()
             _remove_partial_videos(store.root)

@@ -52,12 +52,14 @@ class ScoreRun:
         show_progress: bool = True,
         workers: int = 1,
         use_gt_cache: bool = True,
+        per_frame: bool = False,
     ) -> None:
         self.show_progress = show_progress
         self.lock = (lock or RunLock(out)).acquire()  # re-entrant; released by run(), by the OS if the process dies
         try:
             self._open(out, metrics, pairs, names, trim, resample, resume, overwrite, settings or {}, workers)
             self.engine.use_gt_cache(gt_cache(use_gt_cache))
+            self.engine.per_frame = per_frame
         except BaseException:
             self.lock.release()
             raise

@@ -9,6 +9,8 @@ Layout (see docs/runner.md):
                     files it names: unchanged read-only arrays stay in the file an earlier save wrote). Never
                     a pickle: a folder holding an old `state.pkl` is refused, never unpickled.
     summary.json    means with 95 % bootstrap CIs, n_scored, n_expected, failures by status
+    per_frame/      one strict-JSON file per scored clip (only with --per-frame): each metric's per-frame detail,
+                    e.g. LSE's offset curve and per-window confidence; named by the percent-encoded clip id
     videos/         generated clips (only with --keep-videos)
     .lock           OS file lock held by the process writing the folder (`stfbench.runner.lock`)
 
@@ -37,6 +39,8 @@ RECORDS = "clips.jsonl"
 STATE = "state.json"
 LEGACY_STATE = "state.pkl"
 SUMMARY = "summary.json"
+PER_FRAME = "per_frame"
+PER_FRAME_SCHEMA = "stfbench.per-frame/1"
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -124,6 +128,28 @@ class RunStore:
             if isinstance(record.get("metrics"), dict):
                 record["metrics"] = {k: json_number(v) for k, v in record["metrics"].items()}
         return records
+
+    def per_frame_path(self, clip_id: str) -> Path:
+        from urllib.parse import quote
+
+        return self.root / PER_FRAME / f"{quote(clip_id, safe='')}.json"
+
+    def write_per_frame(self, clip_id: str, details: dict[str, Any]) -> None:
+        """The clip's per-frame sidecar: {schema, clip_id, metrics: {metric name: detail}}, written atomically."""
+        write_json(self.per_frame_path(clip_id), {"schema": PER_FRAME_SCHEMA, "clip_id": clip_id, "metrics": details})
+
+    def read_per_frame(self, clip_id: str) -> dict[str, Any]:
+        """The clip's sidecar; a one-line error when the run has none for it."""
+        from stfbench.errors import StfbenchError
+
+        path = self.per_frame_path(clip_id)
+        if not path.exists():
+            hint = "it was not scored with --per-frame" if not path.parent.is_dir() else "no such clip in this run"
+            raise StfbenchError(f"no per-frame file for clip {clip_id!r} ({hint})", self.root)
+        document = read_json(path)
+        if not isinstance(document, dict) or document.get("schema") != PER_FRAME_SCHEMA:
+            raise StfbenchError(f"not a {PER_FRAME_SCHEMA} file", path)
+        return document
 
     def save_state(self, state: dict[str, Any]) -> None:
         """Write the state atomically: fresh `state.<token>.npz` files first, then `state.json` naming them
