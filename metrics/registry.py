@@ -22,6 +22,8 @@ METRIC_INFO: dict[str, tuple[str, str, int]] = {
     "lse_d": ("LSE-D", "↓", 3),
     "av_offset": ("AV offset", "", 2),
     "lpips": ("LPIPS", "↓", 3),
+    "lipleak": ("LipLeak", "↓", 3),
+    "mar": ("MAR", "↓", 3),
 }
 
 #: Metric name → output keys it produces.
@@ -32,6 +34,7 @@ METRIC_KEYS: dict[str, tuple[str, ...]] = {
     "fid": ("fid",),
     "lse": ("lse_c", "lse_d", "av_offset"),
     "lpips": ("lpips",),
+    "lipleak": ("lipleak", "mar"),
 }
 
 #: Metrics that compare against ground truth (LSE needs only the generated video and its audio).
@@ -45,7 +48,7 @@ def weights_needed(name: str, settings: MetricSettings) -> list[str]:
     if name == "lse":
         detector = ["s3fd"] if settings.lse.variant == "facecrop" and settings.lse.detector == "s3fd" else []
         return [settings.lse.weights, *detector]
-    if name == "lmd":
+    if name in ("lmd", "lipleak"):  # LipLeak uses LMD's landmarker
         return ["dlib_68"] if settings.lmd.backend == "dlib" else ["fan_2d", "s3fd"]
     if name == "lpips":
         return ["lpips_alex", "lpips_alex_head"]
@@ -129,6 +132,26 @@ def _compute_identity(device: torch.device) -> dict[str, str]:
     return {"torch": torch.__version__, "device": device.type, "unit": unit}
 
 
+def _landmarker(config: MetricSettings, device: torch.device, weights: dict[str, ResolvedWeight]):
+    """(68-point landmarker, weight provenance, ground-truth cache identity) of the LMD settings' backend."""
+    from stfbench.metrics.networks.landmarks import dlib_landmarker, fan_landmarker
+
+    c = config.lmd
+    if c.backend == "dlib":
+        import dlib
+
+        landmarker = dlib_landmarker(weights["dlib_68"].path, c.upsample)
+        provenance = {"dlib_68": weights["dlib_68"].provenance()}
+        return landmarker, provenance, {"dlib": dlib.__version__, "upsample": c.upsample}
+    if c.backend == "fan":
+        import face_alignment
+
+        landmarker = fan_landmarker(weights["fan_2d"].path, weights["s3fd"].path, device)
+        provenance = {k: weights[k].provenance() for k in ("fan_2d", "s3fd")}
+        return landmarker, provenance, {"face_alignment": face_alignment.__version__, **_compute_identity(device)}
+    raise StfbenchError(f"unknown LMD backend {c.backend!r} (choose dlib, fan)")
+
+
 def _build(name: str, config: MetricSettings, device: torch.device, weights: dict[str, ResolvedWeight]) -> Metric:
     if name == "psnr":  # each metric's imports stay in its branch (PSNR pulls in skimage and scipy.stats)
         from stfbench.metrics.psnr import PSNR
@@ -186,27 +209,18 @@ def _build(name: str, config: MetricSettings, device: torch.device, weights: dic
             },
             c.precision,
         )
+    if name == "lipleak":
+        from stfbench.metrics.lipleak import LipLeak
+
+        landmarker, provenance, _ = _landmarker(config, device, weights)
+        return LipLeak(landmarker, config.lmd.backend, config.lipleak.threshold, config.lmd.image_size, provenance)
     if name == "lmd":
         import cv2
 
         from stfbench.metrics.lmd import LMD
-        from stfbench.metrics.networks.landmarks import dlib_landmarker, fan_landmarker
 
         c = config.lmd
-        if c.backend == "dlib":
-            import dlib
-
-            landmarker = dlib_landmarker(weights["dlib_68"].path, c.upsample)
-            provenance = {"dlib_68": weights["dlib_68"].provenance()}
-            identity = {"dlib": dlib.__version__, "upsample": c.upsample}
-        elif c.backend == "fan":
-            import face_alignment
-
-            landmarker = fan_landmarker(weights["fan_2d"].path, weights["s3fd"].path, device)
-            provenance = {k: weights[k].provenance() for k in ("fan_2d", "s3fd")}
-            identity = {"face_alignment": face_alignment.__version__, **_compute_identity(device)}
-        else:
-            raise StfbenchError(f"unknown LMD backend {c.backend!r} (choose dlib, fan)")
+        landmarker, provenance, identity = _landmarker(config, device, weights)
         identity.update(
             backend=c.backend, opencv=cv2.__version__, **{k: weight["sha256"] for k, weight in provenance.items()}
         )

@@ -62,6 +62,13 @@ class LseSettings:
 
 
 @dataclass
+class LipLeakSettings:
+    """Open-mouth threshold on the inner-lip mouth aspect ratio (landmarks: the LMD settings)."""
+
+    threshold: float = 0.20
+
+
+@dataclass
 class LpipsSettings:
     net: str = "alex"
 
@@ -73,6 +80,7 @@ class MetricSettings:
     fid: FidSettings = field(default_factory=FidSettings)
     lse: LseSettings = field(default_factory=LseSettings)
     lpips: LpipsSettings = field(default_factory=LpipsSettings)
+    lipleak: LipLeakSettings = field(default_factory=LipLeakSettings)
 
     @classmethod
     def from_any(cls, settings: Any) -> MetricSettings:

@@ -60,6 +60,11 @@ def run(
     workers: int = options.workers(),
     gt_cache: bool = options.gt_cache(),
     per_frame: bool = options.per_frame(),
+    audio: str = typer.Option(
+        "speech",
+        "--audio",
+        help="speech (the protocol's) or silent: drive every clip with silence of its length (leakage: lipleak).",
+    ),
     seed: int = options.seed(),
     label: str = typer.Option(None, "--label", help="Row label in tables (default: the model's)."),
     shift: int = typer.Option(None, "--shift", help="shifted-audio: frames to move the audio (+ = earlier)."),
@@ -99,7 +104,8 @@ def run(
 
         if torch.cuda.is_available():
             device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
-    out_dir = out or Path("runs") / slug(Path(dataset).stem) / slug(label or adapter.label)
+    suffix = "" if audio == "speech" else f"-{audio}-audio"
+    out_dir = out or Path("runs") / slug(Path(dataset).stem) / (slug(label or adapter.label) + suffix)
     config = RunConfig(
         model=model,
         dataset=dataset,
@@ -110,6 +116,7 @@ def run(
         workers=workers,
         gt_cache=gt_cache,
         per_frame=per_frame,
+        audio=audio,
         metrics=parse_metric_names(metrics) if metrics else None,
         device=device,
         shard=shard_spec,

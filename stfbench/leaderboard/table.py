@@ -17,7 +17,7 @@ from stfbench.errors import StfbenchError
 from stfbench.runner.store import RunStore
 
 #: Default column order (metrics a run lacks are left out); `av_offset` only where a run reports it.
-DEFAULT_METRIC_ORDER = ("psnr", "ssim", "lmd", "lse_d", "lse_c", "av_offset", "fid", "lpips")
+DEFAULT_METRIC_ORDER = ("psnr", "ssim", "lmd", "lse_d", "lse_c", "av_offset", "fid", "lpips", "lipleak", "mar")
 #: Columns that depend on the LSE variant (named in the protocol note only when one of them is shown).
 LSE_KEYS = frozenset({"lse_d", "lse_c", "av_offset"})
 #: Metrics whose ideal is the ground truth's own value rather than an extreme: a model can "beat" the
@@ -127,7 +127,7 @@ def build_leaderboard(
         model = summary["model"]
         label = (labels or {}).get(model["label"], model["label"])
         row = rows.setdefault(label, Row(label, bool(model["is_control"]), bool(model["uses_ground_truth_video"])))
-        pid = protocol["id"]
+        pid = group_id(protocol)
         if any(key[0] == pid for key in row.cells):
             raise StfbenchError(f"two runs of {label!r} on protocol {pid}: pass one of them", path)
         group_meta.setdefault(pid, protocol)
@@ -170,6 +170,11 @@ def build_leaderboard(
     if relative_to is not None and any(c.key.endswith(GT_GAP) for g in groups for c in g.columns):
         footnotes.insert(2, f"Δ columns: |m − m_GT|, the absolute difference from the run {relative_to!r} on the "
                             "same protocol (the ideal is the ground truth's value, not an extreme).")  # fmt: skip
+    if any(g.id.endswith("+silent") for g in groups):
+        footnotes.insert(2, "Silent audio: every clip driven by silence of its length (leakage test); LipLeak = "
+                            "fraction of generated frames with an open mouth (inner-lip aspect ratio MAR above the "
+                            "metric's threshold), MAR = its mean; the ground-truth row is the real video with its "
+                            "speech.")  # fmt: skip
     footnotes[-1:-1] = _diagnostic_notes(ordered, groups, descriptions)
     return Leaderboard(groups, ordered, show_ci, footnotes, sorted(versions))
 
@@ -195,6 +200,12 @@ def _add_gt_gaps(rows: dict[str, Row], groups: list[ProtocolGroup], reference: s
                 if cell is not None and cell.mean is not None:
                     row.cells[(group.id, key)] = Cell(abs(cell.mean - truth.mean))
         group.columns = columns
+
+
+def group_id(protocol: dict[str, Any]) -> str:
+    """A column group's id: the protocol id, plus `+silent` for runs driven by silent audio (`--audio silent`)."""
+    audio = protocol.get("driving_audio")
+    return protocol["id"] if audio in (None, "speech") else f"{protocol['id']}+{audio}"
 
 
 def _order_rows(rows: list[Row], models: list[str] | None) -> list[Row]:
@@ -241,13 +252,17 @@ def _collect_weights(settings: dict[str, Any], weights: dict[str, str], unverifi
 
 
 def _titles(protocols: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Group titles: the dataset name (LRS2, LRW, Synthetic) unless two protocols share it, then the id."""
-    datasets = [str(p.get("dataset") or pid) for pid, p in protocols.items()]
+    """Group titles: the dataset name (LRS2, LRW, Synthetic) unless two protocols share it, then the protocol
+    id; `, silent audio` for a silent-audio group."""
+    by_protocol = {p["id"]: str(p.get("dataset") or p["id"]) for p in protocols.values()}
+    datasets = list(by_protocol.values())
     titles = {}
-    for pid, protocol in protocols.items():
-        dataset = str(protocol.get("dataset") or pid)
+    for gid, protocol in protocols.items():
+        dataset = by_protocol[protocol["id"]]
         unique = datasets.count(dataset) == 1
-        titles[pid] = (dataset.upper() if len(dataset) <= 4 else dataset.capitalize()) if unique else pid
+        title = (dataset.upper() if len(dataset) <= 4 else dataset.capitalize()) if unique else protocol["id"]
+        audio = protocol.get("driving_audio")
+        titles[gid] = title if audio in (None, "speech") else f"{title}, {audio} audio"
     return titles
 
 

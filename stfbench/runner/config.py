@@ -8,6 +8,11 @@ from typing import Any
 
 from stfbench.errors import StfbenchError
 
+#: Driving audio of a run: the protocol's own, or silence of the same length (LipLeak's leakage test).
+DRIVING_AUDIO = ("speech", "silent")
+#: Metrics a silent-audio run cannot report: paired against the ground truth, which speaks; LSE of silence.
+NOT_UNDER_SILENCE = frozenset({"psnr", "ssim", "lmd", "lpips", "lse"})
+
 
 @dataclass
 class RunConfig:
@@ -33,6 +38,11 @@ class RunConfig:
     lse_precision: str | None = None  # LSE SyncNet precision (fp32, bf16, fp16) instead of the protocol's
     gt_cache: bool = True  # reuse ground-truth landmarks and FID features from $STFBENCH_CACHE/gt
     per_frame: bool = False  # write RUN/per_frame/<clip>.json (LSE's offset curve and per-window confidence)
+    audio: str = "speech"  # "speech": the protocol's driving audio; "silent": zeros of its length (leakage test)
+
+    def __post_init__(self) -> None:
+        if self.audio not in DRIVING_AUDIO:
+            raise StfbenchError(f"--audio {self.audio}: choose {' or '.join(DRIVING_AUDIO)}")
 
     @property
     def run_dir(self) -> Path:
