@@ -37,6 +37,9 @@ class ScoringSample:
     fps: float = 25.0
     sample_rate: int = 16000
     paired_mask: np.ndarray | None = None  # (T,) bool: frames the paired metrics compare (None = all)
+    #: (T, S, S, 3) real crops that are not this output's ground truth (the target video under cross pairing):
+    #: a real-image reference for distribution metrics (FID), never for paired ones
+    real_crops: np.ndarray | None = None
     #: metric name → the output of its `clip_stage` computed ahead (in a worker), or the exception it raised
     staged: dict[str, Any] = field(default_factory=dict)
 

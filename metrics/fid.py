@@ -5,7 +5,8 @@ and pytorch-fid's preprocessing. Every `frame_step`-th frame of every clip is a 
 setting recorded in the output); all samples of the dataset are pooled into one Gaussian per side
 (streaming float64 sums, memory independent of the number of frames), and FID is the Fréchet distance
 of the two (pytorch-fid's `calculate_frechet_distance`). Ground-truth statistics come from the GT crops
-of the same run or from a precomputed .npz (`gt_stats`).
+of the same run (under cross pairing: the real crops of each target video, as Wav2Lip's evaluation does) or
+from a precomputed .npz (`gt_stats`).
 """
 
 from __future__ import annotations
@@ -55,10 +56,11 @@ class FID(Metric):
         self.gt = FeatureStats.empty(self.dims)
 
     def update(self, sample: ScoringSample) -> dict[str, float]:
-        if self.fixed_gt is None and sample.gt_crops is None:
+        real = sample.gt_crops if sample.gt_crops is not None else sample.real_crops  # cross pairing: the target's
+        if self.fixed_gt is None and real is None:
             raise StfbenchError("FID needs ground-truth crops or precomputed --gt-stats", sample.clip_id)
         pred = self.features(sample.pred_crops[:: self.frame_step])  # (n, D)
-        gt = self.cached_gt(sample.gt_crops[:: self.frame_step], self.gt_features) if self.fixed_gt is None else None
+        gt = self.cached_gt(real[:: self.frame_step], self.gt_features) if self.fixed_gt is None else None
         self.pred.add(pred)
         if gt is not None:
             self.gt.add(gt["features"])

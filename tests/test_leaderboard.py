@@ -79,7 +79,7 @@ def test_latex_structure_and_escaping(runs: list[Path]) -> None:
     assert LATEX_TABULAR in text
     assert text.startswith("\\documentclass{article}") and "\\usepackage{booktabs}" in text
     assert text.rstrip().endswith("\\end{document}")
-    assert "\\caption{Protocols: LRW = lrw (sha256 aaaaaaaaaaaa, LSE fullframe224)" in text
+    assert "\\caption{Protocols: LRW = lrw (sha256 aaaaaaaaaaaa, own audio, LSE fullframe224)" in text
     fragment = render(build_leaderboard(runs), "latex", standalone=False)
     assert fragment.startswith("\\begin{table}") and "documentclass" not in fragment
 
@@ -87,7 +87,7 @@ def test_latex_structure_and_escaping(runs: list[Path]) -> None:
 def test_reduced_precision_lse_is_named_in_the_protocol_note(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(PROTOCOLS, "lrw", {**PROTOCOLS["lrw"], "hash": "c" * 64, "lse_precision": "bf16"})
     run = _write_run(tmp_path, "synctalkface", "lrw", {"lse_d": 7.0, "lse_c": 6.6})
-    assert "(sha256 cccccccccccc, LSE fullframe224,bf16)" in render(build_leaderboard([run]), "markdown")
+    assert "(sha256 cccccccccccc, own audio, LSE fullframe224,bf16)" in render(build_leaderboard([run]), "markdown")
 
 
 def test_json_and_ci_and_selection(runs: list[Path]) -> None:

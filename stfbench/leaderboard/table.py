@@ -69,6 +69,7 @@ class ProtocolGroup:
     lse_variant: str | None
     columns: list[MetricColumn]
     show_counts: bool  # some row has n_scored < n_expected
+    pairing: str = "own audio"  # which audio drove the videos: own audio, cross pairing (how), silent audio
 
 
 @dataclass
@@ -160,7 +161,7 @@ def build_leaderboard(
         lse = meta.get("lse_variant")
         if lse and meta.get("lse_precision") not in (None, "fp32"):  # reduced-precision LSE is named, as in metrics
             lse = f"{lse},{meta['lse_precision']}"
-        groups.append(ProtocolGroup(pid, titles[pid], meta["hash"], lse, columns, show_counts))
+        groups.append(ProtocolGroup(pid, titles[pid], meta["hash"], lse, columns, show_counts, _pairing(meta)))
 
     ordered = _order_rows(list(rows.values()), models)
     if relative_to is not None:
@@ -200,6 +201,18 @@ def _add_gt_gaps(rows: dict[str, Row], groups: list[ProtocolGroup], reference: s
                 if cell is not None and cell.mean is not None:
                     row.cells[(group.id, key)] = Cell(abs(cell.mean - truth.mean))
         group.columns = columns
+
+
+def _pairing(protocol: dict[str, Any]) -> str:
+    """Which audio drove the group's videos, as the protocol note says it."""
+    if protocol.get("driving_audio") == "silent":
+        return "silent audio"
+    pairing = protocol.get("pairing")
+    if not pairing:
+        return "own audio"
+    if pairing.get("pairs_file"):
+        return f"cross pairing: pairs file {pairing['pairs_file']}"
+    return f"cross pairing: seeded derangement, seed {pairing.get('seed', 0)}"
 
 
 def group_id(protocol: dict[str, Any]) -> str:
@@ -286,7 +299,7 @@ def _footnotes(groups, weights: dict[str, str], unverified: set[str], unavailabl
     notes = [
         "Protocols: "
         + "; ".join(
-            f"{g.title} = {g.id} (sha256 {g.hash[:12]}"
+            f"{g.title} = {g.id} (sha256 {g.hash[:12]}, {g.pairing}"
             + (f", LSE {g.lse_variant})" if g.lse_variant and any(c.key in LSE_KEYS for c in g.columns) else ")")
             for g in groups
         )

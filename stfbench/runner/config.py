@@ -10,8 +10,10 @@ from stfbench.errors import StfbenchError
 
 #: Driving audio of a run: the protocol's own, or silence of the same length (LipLeak's leakage test).
 DRIVING_AUDIO = ("speech", "silent")
+#: Metrics that compare each output frame with its own ground truth (none under cross pairing).
+PAIRED_METRICS = frozenset({"psnr", "ssim", "lmd", "lpips"})
 #: Metrics a silent-audio run cannot report: paired against the ground truth, which speaks; LSE of silence.
-NOT_UNDER_SILENCE = frozenset({"psnr", "ssim", "lmd", "lpips", "lse"})
+NOT_UNDER_SILENCE = PAIRED_METRICS | {"lse"}
 
 
 @dataclass

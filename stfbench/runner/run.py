@@ -32,7 +32,7 @@ from stfbench.hashing import sha256_json
 from stfbench.metrics.base import ScoringSample
 from stfbench.provenance import base_provenance, now_iso
 from stfbench.runner.clips import ProtocolClips
-from stfbench.runner.config import NOT_UNDER_SILENCE, RunConfig
+from stfbench.runner.config import NOT_UNDER_SILENCE, PAIRED_METRICS, RunConfig
 from stfbench.runner.engine import ClipSource, Engine, gt_cache, one_line
 from stfbench.runner.lock import OutputError, RunLock, check_output_dir, raise_if_output_failure
 from stfbench.runner.requests import build_request, clip_seed, paired_mask
@@ -91,6 +91,12 @@ def run_benchmark(
         raise StfbenchError(
             f"--audio silent: {', '.join(refused)} cannot be measured under silent driving audio (the ground truth "
             "speaks; LSE of silence means nothing); use lipleak or fid"
+        )
+    cross = getattr(getattr(protocol, "pairing", None), "mode", None) == "cross"
+    if cross and (paired := [n for n in metric_names if n in PAIRED_METRICS]):
+        raise StfbenchError(
+            f"protocol {protocol.id} pairs each video with another clip's audio: {', '.join(paired)} need the "
+            "output's own ground truth, which cross pairing has not (use lse, fid, lipleak)"
         )
     device = resolve_device(config.device)
     adapter = adapter or load_adapter(config.model, **config.model_options)
@@ -259,6 +265,7 @@ class _RunSource(ClipSource):
             clip_id=item.item_id,
             pred_crops=crops,
             gt_crops=request.target_crops if reconstruction else None,
+            real_crops=None if reconstruction else request.target_crops,
             paired_mask=paired_mask(self.protocol, item.item_id, frame_index, len(target.crops)),
             pred_frames=generated.frames,
             audio=request.audio,
@@ -414,8 +421,11 @@ def _model_identity(config: RunConfig, provenance: dict[str, Any]) -> dict[str, 
 def _protocol_info(protocol: Any, audio: str = "speech") -> dict[str, Any]:
     """The protocol as results name it; `driving_audio` only when it is not the protocol's own speech."""
     metrics = getattr(protocol, "metrics", None)
+    pairing = getattr(protocol, "pairing", None)
+    cross = getattr(pairing, "mode", "reconstruction") == "cross"
     return {
         **({"driving_audio": audio} if audio != "speech" else {}),
+        **({"pairing": {"mode": "cross", "pairs_file": pairing.pairs_file, "seed": pairing.seed}} if cross else {}),
         "id": protocol.id,
         "version": str(getattr(protocol, "version", "")),
         "hash": getattr(protocol, "hash", None),
