@@ -19,7 +19,7 @@ from stfbench.hashing import canonical_ids_sha256
 from stfbench.protocols import PROTOCOL_DIR, list_protocols, load_protocol, resolve_clip_list, seeded_derangement
 from stfbench.protocols.spec import ReferenceSpec
 
-SHIPPED = ["lrs2", "lrs2-wav2lip", "lrw", "lrw-wav2lip", "synthetic"]
+SHIPPED = ["lrs2", "lrs2-wav2lip", "lrw", "lrw-wav2lip", "synthetic", "synthetic-cross"]
 
 
 def _custom(tmp_path: Path, base: str = "lrs2", **changes: dict) -> Path:
