@@ -1,5 +1,6 @@
 """Regenerate the committed synthetic-protocol leaderboard: run every built-in model and control on
-`synthetic`, then write leaderboards/synthetic.{md,tex,csv,json}.
+`synthetic` (own audio), on `synthetic-cross` (each video driven by another clip's audio) and on `synthetic`
+with silent driving audio (LipLeak), then write leaderboards/synthetic.{md,tex,csv,json}.
 
     python leaderboards/regenerate.py [--runs runs/synthetic] [--device cpu] [--out leaderboards]
 
@@ -14,14 +15,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-#: (run folder name, `stfbench run` model arguments), in table row order.
+#: (run folder name, `stfbench run` arguments), in table row order within each column group.
+OWN = ["--dataset", "synthetic"]
+CROSS = ["--dataset", "synthetic-cross"]
+SILENT = ["--dataset", "synthetic", "--audio", "silent"]
+MODELS = ("synctalkface", "wav2lip", "static", "ground-truth")  # the rows of the cross and silent groups
 ROWS = [
-    ("synctalkface", ["--model", "synctalkface"]),
-    ("wav2lip", ["--model", "wav2lip"]),
-    ("static", ["--model", "static"]),
-    ("mismatched-audio", ["--model", "mismatched-audio"]),
-    ("shifted-audio-k3", ["--model", "shifted-audio", "--shift", "3"]),
-    ("ground-truth", ["--model", "ground-truth"]),
+    ("synctalkface", ["--model", "synctalkface", *OWN]),
+    ("wav2lip", ["--model", "wav2lip", *OWN]),
+    ("static", ["--model", "static", *OWN]),
+    ("mismatched-audio", ["--model", "mismatched-audio", *OWN]),
+    ("shifted-audio-k3", ["--model", "shifted-audio", "--shift", "3", *OWN]),
+    ("ground-truth", ["--model", "ground-truth", *OWN]),
+    *[(f"cross/{model}", ["--model", model, *CROSS]) for model in MODELS],
+    *[(f"silent/{model}", ["--model", model, *SILENT]) for model in MODELS],
 ]
 FORMATS = {"markdown": "md", "latex": "tex", "csv": "csv", "json": "json"}
 
@@ -36,7 +43,7 @@ def main() -> None:
     run_dirs = []
     for folder, model_args in ROWS:
         run_dir = args.runs / folder
-        command = [*stfbench, "run", *model_args, "--dataset", "synthetic", "--out", str(run_dir), "--resume"]
+        command = [*stfbench, "run", *model_args, "--out", str(run_dir), "--resume"]
         if args.device:
             command += ["--device", args.device]
         print("$", " ".join(command[2:]), flush=True)
