@@ -104,7 +104,7 @@ def score(pred: Path, gt: Path, out: Path, metrics: str, workers: int, env: dict
     stfbench = str(Path(sys.executable).with_name("stfbench"))
     command = [sys.executable, "-c", PEAK_RSS, stfbench, "score", "--pred", str(pred), "--gt", str(gt),
                "--dataset", "synthetic", "--metrics", metrics, "--workers", str(workers), "--trust-unverified",
-               "--out", str(out), "--no-progress", *extra]  # fmt: skip
+               "--out", str(out), "--no-progress", "--overwrite", *extra]  # fmt: skip
     print(f"  (scoring {pred.name} → {out.name}, --workers {workers} …)", file=sys.stderr, flush=True)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env})

@@ -78,6 +78,8 @@ def test_score_per_frame_writes_sidecars_and_plot_sync_draws_them(tmp_path, stfb
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     done = stfbench_script("plot", "sync", str(tmp_path / "run"), "spk/99999")
     assert done.returncode == 2 and "no such clip in this run" in done.stderr and done.stderr.count("\n") == 1
+    again = stfbench_script(*args, "--out", str(tmp_path / "run"), "--workers", "1", "--overwrite")
+    assert again.returncode == 0 and not (tmp_path / "run" / "per_frame").exists()  # no stale sidecars
     plain = stfbench_script(*args, "--out", str(tmp_path / "plain"), "--workers", "1")
     assert plain.returncode == 0 and not (tmp_path / "plain" / "per_frame").exists()
     assert [json.loads(line)["metrics"] for line in (tmp_path / "plain" / "clips.jsonl").read_text().splitlines()] == [

@@ -341,6 +341,7 @@ def _clear_run(store: RunStore) -> None:
     for name in ("manifest.json", "clips.jsonl", "summary.json"):
         (store.root / name).unlink(missing_ok=True)
     store.clear_state()
+    store.clear_per_frame()
 
 
 def _remove_partial_videos(root: Path) -> None:

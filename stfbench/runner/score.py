@@ -79,6 +79,7 @@ class ScoreRun:
             for name in ("clips.jsonl", "summary.json", SETTINGS):
                 (Path(out) / name).unlink(missing_ok=True)
             self.store.clear_state()
+            self.store.clear_per_frame()
         settings_file = Path(out) / SETTINGS
         self.settings, self.starts = settings, []
         if resume and settings_file.exists():

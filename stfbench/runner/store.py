@@ -211,6 +211,12 @@ class RunStore:
                 raise StfbenchError(f"{name} is unreadable ({error}): cannot resume", self.root) from None
         return state_codec.decode(document["state"], arrays)
 
+    def clear_per_frame(self) -> None:
+        """Remove the per-frame sidecars (for --overwrite)."""
+        import shutil
+
+        shutil.rmtree(self.root / PER_FRAME, ignore_errors=True)
+
     def clear_state(self) -> None:
         """Remove the state files (for --overwrite)."""
         for name in (STATE, LEGACY_STATE):
