@@ -39,12 +39,13 @@ EXCEPTIONS = {
     ("score", "--metrics"): ({"default", "help"}, "without a protocol, score's default is a fixed metric list"),
     ("leaderboard", "--metrics"): ({"all"}, "the table's columns in order, not metrics to compute"),
     ("leaderboard", "--format"): ({"all"}, "the table's file format (latex, markdown, csv, json), not a listing's"),
+    ("audit", "--format"): ({"all"}, "the table printed (markdown, latex, csv, json), not a listing's"),
 }
 #: Every command with the long name also has these names.
 SHORT_FORMS = {"--dataset": {"-d", "--protocol"}, "--out": {"-o"}, "--model": {"-m"}}
 #: The commands that show progress bars: each takes --no-progress.
 PROGRESS_COMMANDS = {
-    "run", "score", "prepare", "ablate", "train", "train-expert", "synth", "memory", "datasets check",
+    "run", "score", "audit", "prepare", "ablate", "train", "train-expert", "synth", "memory", "datasets check",
 }  # fmt: skip
 FIELDS = ("opts", "type", "default", "required", "is_flag", "help")
 

@@ -205,7 +205,9 @@ class _VariantSource(ClipSource):
 
     def produce(self, item: Any) -> _VariantJob:
         prepared = self.clips.load(item.video_id)
-        return _VariantJob(item.item_id, self.clips, prepared, self.variant, self.protocol.crop.size)
+        protocol = self.protocol
+        return _VariantJob(item.item_id, self.clips, prepared, self.variant, protocol.crop.size, protocol.fps,
+                           protocol.sample_rate)  # fmt: skip
 
     def failure(self, item: Any, error: Exception) -> StfbenchError:
         return EncodeError(f"{self.variant.name}: {type(error).__name__}: {one_line(error)}", item.item_id)
@@ -223,6 +225,8 @@ class _VariantJob:
     prepared: Any
     variant: Variant
     crop_size: int
+    fps: float
+    sample_rate: int
 
     def __call__(self) -> ScoringSample:
         from stfbench.datasets.faces import cut_crops
@@ -235,7 +239,7 @@ class _VariantJob:
             raise DecodeError(f"{type(error).__name__}: {one_line(error)}", self.prepared.source_path) from error
         if len(frames) != len(self.prepared.crops):
             raise DecodeError(f"{len(frames)} frames, prepared {len(self.prepared.crops)}", self.prepared.source_path)
-        fps, rate = self.prepared.fps, self.prepared.sample_rate
+        fps, rate = self.fps, self.sample_rate
         frames, audio = apply(self.variant, frames, self.prepared.audio, fps, rate)
         crops = cut_crops(frames, self.prepared.boxes, self.crop_size)  # (T, S, S, 3) at the prepared boxes
         return ScoringSample(
