@@ -140,6 +140,7 @@ def combine(config: AuditConfig, variants: dict[str, tuple], metrics: list) -> d
         "schema": SCHEMA,
         "measures": {key: "value" if key in VALUE_KEYS else "shift" for key in keys},
         "keys": keys,
+        "order": [v.name for v in config.variants],  # table order (JSON objects are written with sorted keys)
         "variants": {v.name: v.settings() for v in config.variants},
         "results": results,
         "counts": counts,

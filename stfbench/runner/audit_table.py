@@ -82,7 +82,7 @@ def notes(summary: dict[str, Any]) -> list[str]:
     encoders = summary.get("encoders", {})
     lines.append(
         "Variants: "
-        + "; ".join(f"{name} = {v['description']}" for name, v in summary["variants"].items())
+        + "; ".join(f"{name} = {summary['variants'][name]['description']}" for name in summary["order"])
         + f". PyAV {encoders.get('pyav')}, FFmpeg {encoders.get('ffmpeg')}."
     )
     return lines
@@ -91,7 +91,7 @@ def notes(summary: dict[str, Any]) -> list[str]:
 def render(summary: dict[str, Any], fmt: str) -> str:
     """The table in `fmt` (markdown, latex, csv, json)."""
     headers = ["Variant", *[header for _, header, _ in columns(summary)], "n"]
-    rows = [[name, *_cells(summary, name), _n(summary, name)] for name in summary["variants"]]
+    rows = [[name, *_cells(summary, name), _n(summary, name)] for name in summary["order"]]
     if fmt == "markdown":
         lines = ["| " + " | ".join(headers) + " |", "| :-- |" + " --: |" * (len(headers) - 1)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -103,7 +103,7 @@ def render(summary: dict[str, Any], fmt: str) -> str:
         writer = csv.writer(buffer, lineterminator="\n")
         keys = [key for key, _, _ in columns(summary)]
         writer.writerow(["variant", "metric", "measure", "mean", "ci95_low", "ci95_high", "n", "n_finite"])
-        for name in summary["variants"]:
+        for name in summary["order"]:
             for key in keys:
                 stats = summary["results"][name].get(key)
                 if stats is None:
@@ -153,14 +153,14 @@ def _latex(headers: list[str], rows: list[list[str]], note_lines: list[str]) -> 
 
 
 def plot(summary: dict[str, Any], png_path: str | Path) -> Path:
-    """One panel per metric: each variant's value or shift (lossless left out) with its 95 % CI as error bars."""
+    """One panel per metric: each variant's value or shift (lossless left out) as a point with its 95 % CI."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     cols = columns(summary)
-    names = [name for name in summary["variants"] if name != "lossless"]
+    names = [name for name in summary["order"] if name != "lossless"]
     fig, axes = plt.subplots(1, len(cols), figsize=(2.6 * len(cols) + 1.2, 0.32 * len(names) + 1.4), sharey=True)
     axes = [axes] if len(cols) == 1 else list(axes)
     positions = list(range(len(names)))
@@ -177,7 +177,7 @@ def plot(summary: dict[str, Any], png_path: str | Path) -> Path:
             errors[0].append(max(0.0, mean - low))
             errors[1].append(max(0.0, high - mean))
             shown.append(index)
-        ax.barh(shown, means, xerr=errors, color="tab:blue", alpha=0.7, capsize=3)
+        ax.errorbar(means, shown, xerr=errors, fmt="o", color="tab:blue", capsize=3, markersize=4)
         if summary["measures"][key] == "shift":
             ax.axvline(0, color="grey", linewidth=0.8)
         ax.set_title(header, fontsize=9)
