@@ -14,6 +14,7 @@ import pytest
 from stfbench.errors import StfbenchError
 from stfbench.media import variants as V
 from stfbench.runner.audit import AuditConfig, run_audit
+from stfbench.runner.audit_table import render
 
 FPS, SR = 25.0, 16000
 
@@ -120,6 +121,10 @@ def test_engine_audit_shifts_cis_and_failures(tmp_path: Path) -> None:
         counts = summary["counts"][name]
         assert (counts["n_expected"], counts["n_recorded"], counts["n_scored"]) == (5, 5, 4), name
         assert counts["failures"] == {"no-face": 1}, name
+    table = render(summary, "markdown").splitlines()
+    assert table[0] == "| Variant | PSNR↑ | SSIM↑ | n |"
+    assert table[2].startswith("| lossless | ∞ | 1.000 ± 0.000 | 4/5 |") and table[4] == "| aac64 | – | – | 4/5 |"
+    assert r"lossless & $\infty$" in render(summary, "latex")
     lines = [json.loads(line) for line in (tmp_path / "clips.jsonl").open()]
     assert len(lines) == 15 and {line["variant"] for line in lines} == {"lossless", "h264-crf28", "aac64"}
     with pytest.raises(StfbenchError, match="already holds an audit"):
