@@ -91,7 +91,7 @@ def run_audit(config: AuditConfig, protocol: Any, metrics: list, clips: Any, ite
             count_keys = {key: text for metric in chosen for key, text in metric.count_keys.items()}
             summary = summarize(records, dataset, len(items), config.seed, count_keys)
             summary["variant"] = variant.name
-            store.write_summary(_strict(summary))
+            store.write_summary(strict_values(summary))
             variants[variant.name] = (records, dataset, summary, set(count_keys))
     return combine(config, variants, metrics)
 
@@ -166,20 +166,20 @@ def write_jsonl(path: Path, lines: list[dict[str, Any]]) -> None:
     from stfbench.strict_json import dumps
 
     tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text("".join(dumps(_strict(line), sort_keys=True) + "\n" for line in lines), encoding="utf-8")
+    tmp.write_text("".join(dumps(strict_values(line), sort_keys=True) + "\n" for line in lines), encoding="utf-8")
     tmp.replace(path)
 
 
 def write_summary(out: Path, summary: dict[str, Any]) -> None:
-    write_json(out / "summary.json", _strict(summary))
+    write_json(out / "summary.json", strict_values(summary))
 
 
-def _strict(obj: Any) -> Any:
+def strict_values(obj: Any) -> Any:
     """NaN → None, ±∞ → "inf"/"-inf" (the run store's convention), numpy scalars → Python."""
     if isinstance(obj, dict):
-        return {str(k): _strict(v) for k, v in obj.items()}
+        return {str(k): strict_values(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_strict(v) for v in obj]
+        return [strict_values(v) for v in obj]
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):

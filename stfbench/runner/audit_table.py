@@ -113,10 +113,10 @@ def render(summary: dict[str, Any], fmt: str) -> str:
                 writer.writerow([name, key, summary["measures"][key], *values, stats["n"], stats.get("n_finite")])
         return buffer.getvalue()
     if fmt == "json":
-        from stfbench.runner.audit import _strict
+        from stfbench.runner.audit import strict_values
 
         body = {"headers": headers, "rows": rows, "notes": notes(summary), "results": summary["results"]}
-        return json.dumps(_strict(body), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+        return json.dumps(strict_values(body), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
     raise ValueError(f"unknown format {fmt!r} (choose {', '.join(FORMATS)})")
 
 
