@@ -215,3 +215,13 @@ def test_run_reports_csim_and_cpbd_with_the_files_own_digest(micro_synthetic, ba
     done = stfbench_script("leaderboard", str(tmp_path / "static"), str(tmp_path / "ground-truth"))
     assert done.returncode == 0, done.stderr
     assert "CSIM↑" in done.stdout and "CPBD↑" in done.stdout
+
+
+def test_the_released_iresnet100_layout_loads(tmp_path):
+    """ms1mv3_arcface_r100_fp16's depth: 65.2 M parameters, (3, 13, 30, 3) blocks read from the keys; a file
+    saved without the BatchNorm step counters loads too."""
+    state = {k: v.half() for k, v in IResNet((3, 13, 30, 3)).state_dict().items() if "num_batches" not in k}
+    torch.save(state, tmp_path / "backbone.pth")
+    model = load_arcface(tmp_path / "backbone.pth")
+    assert model.blocks == (3, 13, 30, 3)
+    assert sum(p.numel() for p in model.parameters()) == 65_156_160
