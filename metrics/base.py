@@ -40,6 +40,9 @@ class ScoringSample:
     #: (T, S, S, 3) real crops that are not this output's ground truth (the target video under cross pairing):
     #: a real-image reference for distribution metrics (FID), never for paired ones
     real_crops: np.ndarray | None = None
+    #: (T, S, S, 3) the identity reference crop the model was handed for each output frame (CSIM); None in
+    #: `score`, which knows no reference
+    reference_crops: np.ndarray | None = None
     #: metric name → the output of its `clip_stage` computed ahead (in a worker), or the exception it raised
     staged: dict[str, Any] = field(default_factory=dict)
 

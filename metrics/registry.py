@@ -24,6 +24,8 @@ METRIC_INFO: dict[str, tuple[str, str, int]] = {
     "lpips": ("LPIPS", "↓", 3),
     "lipleak": ("LipLeak", "↓", 3),
     "mar": ("MAR", "↓", 3),
+    "cpbd": ("CPBD", "↑", 3),
+    "csim": ("CSIM", "↑", 3),
 }
 
 #: Metric name → output keys it produces.
@@ -35,10 +37,13 @@ METRIC_KEYS: dict[str, tuple[str, ...]] = {
     "lse": ("lse_c", "lse_d", "av_offset"),
     "lpips": ("lpips",),
     "lipleak": ("lipleak", "mar"),
+    "cpbd": ("cpbd",),
+    "csim": ("csim",),
 }
 
 #: Metrics that compare against ground truth (LSE needs only the generated video and its audio).
-NEEDS_GT = frozenset({"psnr", "ssim", "lmd", "fid", "lpips"})
+#: CSIM reads the model's reference frame, which `score` takes from the ground truth.
+NEEDS_GT = frozenset({"psnr", "ssim", "lmd", "fid", "lpips", "csim"})
 
 
 def weights_needed(name: str, settings: MetricSettings) -> list[str]:
@@ -48,8 +53,11 @@ def weights_needed(name: str, settings: MetricSettings) -> list[str]:
     if name == "lse":
         detector = ["s3fd"] if settings.lse.variant == "facecrop" and settings.lse.detector == "s3fd" else []
         return [settings.lse.weights, *detector]
+    landmarker = ["dlib_68"] if settings.lmd.backend == "dlib" else ["fan_2d", "s3fd"]
     if name in ("lmd", "lipleak"):  # LipLeak uses LMD's landmarker
-        return ["dlib_68"] if settings.lmd.backend == "dlib" else ["fan_2d", "s3fd"]
+        return landmarker
+    if name == "csim":  # aligned with LMD's landmarker
+        return [settings.csim.weights, *landmarker]
     if name == "lpips":
         return ["lpips_alex", "lpips_alex_head"]
     return []
@@ -214,6 +222,37 @@ def _build(name: str, config: MetricSettings, device: torch.device, weights: dic
 
         landmarker, provenance, _ = _landmarker(config, device, weights)
         return LipLeak(landmarker, config.lmd.backend, config.lipleak.threshold, config.lmd.image_size, provenance)
+    if name == "cpbd":
+        from stfbench.metrics.cpbd import CPBD
+
+        return CPBD(config.cpbd.frame_step)
+    if name == "csim":
+        import cv2
+
+        from stfbench.metrics.csim import CSIM, ArcFaceAligner
+        from stfbench.metrics.networks.arcface import load_arcface
+
+        weight = weights[config.csim.weights]
+        model = load_arcface(weight.path).to(device)
+        landmarker, provenance, identity = _landmarker(config, device, weights)
+        identity.update(
+            arcface=weight.sha256,
+            batch_size=config.csim.batch_size,
+            opencv=cv2.__version__,
+            **{k: w["sha256"] for k, w in provenance.items()},
+            **_compute_identity(device),
+        )
+        published = weight.reason != "no published sha256 to check against"
+        label = weight.id if published else f"{weight.id}@{weight.sha256[:8]}"  # no published digest: the file's own
+        return CSIM(
+            model,
+            ArcFaceAligner(landmarker, config.lmd.image_size),
+            device,
+            label,
+            config.csim.batch_size,
+            {"arcface": {**weight.provenance(), "blocks": list(model.blocks)}, **provenance},
+            identity,
+        )
     if name == "lmd":
         import cv2
 

@@ -74,6 +74,21 @@ class LpipsSettings:
 
 
 @dataclass
+class CpbdSettings:
+    """CPBD of every `frame_step`-th generated crop (named in the metric when not 1)."""
+
+    frame_step: int = 1
+
+
+@dataclass
+class CsimSettings:
+    """ArcFace weight id; landmarks (for the alignment) come from the LMD settings' landmarker."""
+
+    weights: str = "arcface_r100"
+    batch_size: int = 32
+
+
+@dataclass
 class MetricSettings:
     ssim: SsimSettings = field(default_factory=SsimSettings)
     lmd: LmdSettings = field(default_factory=LmdSettings)
@@ -81,6 +96,8 @@ class MetricSettings:
     lse: LseSettings = field(default_factory=LseSettings)
     lpips: LpipsSettings = field(default_factory=LpipsSettings)
     lipleak: LipLeakSettings = field(default_factory=LipLeakSettings)
+    cpbd: CpbdSettings = field(default_factory=CpbdSettings)
+    csim: CsimSettings = field(default_factory=CsimSettings)
 
     @classmethod
     def from_any(cls, settings: Any) -> MetricSettings:

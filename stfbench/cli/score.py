@@ -41,7 +41,7 @@ def score(
     ),
     audio: Path = typer.Option(None, "--audio", help="Audio folder or file (default: each clip's own audio track)."),
     metrics: str = typer.Option(
-        "psnr,ssim,lmd,fid,lse", "--metrics", help="Comma-separated: psnr,ssim,lmd,fid,lse,lpips."
+        "psnr,ssim,lmd,fid,lse", "--metrics", help="Comma-separated: psnr,ssim,lmd,fid,lse,lpips,lipleak,cpbd,csim."
     ),
     out: Path = options.out("Output folder for clips.jsonl and summary.json.", ...),
     protocol: str | None = options.dataset(None),  # only its metric settings are used; default: none

@@ -266,6 +266,7 @@ class _RunSource(ClipSource):
             pred_crops=crops,
             gt_crops=request.target_crops if reconstruction else None,
             real_crops=None if reconstruction else request.target_crops,
+            reference_crops=request.reference_crops,
             paired_mask=paired_mask(self.protocol, item.item_id, frame_index, len(target.crops)),
             pred_frames=generated.frames,
             audio=request.audio,

@@ -55,7 +55,8 @@ class WeightEntry:
         """One sentence telling the user how to provide the file."""
         if self.committed:
             return f"it ships with stfbench in stfbench/assets/weights/ (reinstall stfbench; made by: {self.command})"
-        return f"get it from {self.source}, then run `stfbench weights import PATH` (or set {self.env_var}=PATH)"
+        command = "stfbench weights import PATH" + ("" if self.sha256 else f" --as {self.id}")
+        return f"get it from {self.source}, then run `{command}` (or set {self.env_var}=PATH)"
 
 
 @dataclass(frozen=True)
