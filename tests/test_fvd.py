@@ -258,3 +258,28 @@ def test_cli_without_the_weight_file(tmp_path) -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
     (row,) = [line for line in result.stderr.splitlines() if "i3d_torchscript.pt" in line]
     assert "not found" in row and "stfbench weights import" in row
+
+
+def test_leaderboard_column_lower_is_better(tmp_path) -> None:
+    import json
+
+    from stfbench.leaderboard import build_leaderboard, render
+
+    protocol = {"id": "lrs2", "hash": "b" * 64, "dataset": "lrs2", "lse_variant": "fullframe224", "version": "1"}
+    runs = []
+    for label, fvd, fid in (("a", 120.5, 10.0), ("b", 80.25, 12.0)):
+        run = tmp_path / label
+        run.mkdir()
+        metrics = {k: {"mean": v, "ci95": None, "n": 10, "n_finite": 10} for k, v in (("fvd", fvd), ("fid", fid))}
+        summary = {
+            "protocol": protocol,
+            "model": {"label": label, "is_control": False, "uses_ground_truth_video": False},
+            "metrics": metrics,
+            "n_scored": 10,
+        }
+        (run / "summary.json").write_text(json.dumps({**summary, "n_expected": 10, "failures": {}}))
+        runs.append(run)
+    payload = json.loads(render(build_leaderboard(runs), "json"))
+    (column,) = [c for c in payload["protocols"][0]["columns"] if c["key"] == "fvd"]
+    assert column["direction"] == "↓" and [c["key"] for c in payload["protocols"][0]["columns"]] == ["fid", "fvd"]
+    assert payload["rows"][1]["values"]["lrs2"]["fvd"]["best"] is True

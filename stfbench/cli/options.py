@@ -130,7 +130,9 @@ def trust_unverified() -> Any:
 def metrics() -> Any:
     """`--metrics`: which metrics (default: the protocol's)."""
     return typer.Option(
-        None, "--metrics", help="Comma-separated metrics: psnr, ssim, lmd, fid, lse, lpips (default: the protocol's)."
+        None,
+        "--metrics",
+        help="Comma-separated metrics: psnr, ssim, lmd, fid, fvd, lse, lpips (default: the protocol's).",
     )
 
 

@@ -17,7 +17,7 @@ from stfbench.errors import StfbenchError
 from stfbench.runner.store import RunStore
 
 #: Default column order (metrics a run lacks are left out); `av_offset` only where a run reports it.
-DEFAULT_METRIC_ORDER = ("psnr", "ssim", "lmd", "lse_d", "lse_c", "av_offset", "fid", "lpips", "lipleak", "mar")
+DEFAULT_METRIC_ORDER = ("psnr", "ssim", "lmd", "lse_d", "lse_c", "av_offset", "fid", "fvd", "lpips", "lipleak", "mar")
 #: Columns that depend on the LSE variant (named in the protocol note only when one of them is shown).
 LSE_KEYS = frozenset({"lse_d", "lse_c", "av_offset"})
 #: Metrics whose ideal is the ground truth's own value rather than an extreme: a model can "beat" the
