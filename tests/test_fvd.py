@@ -31,6 +31,8 @@ def _seeded_i3d(width: float = WIDTH) -> I3D:
     torch.manual_seed(0)
     model = I3D(width).eval()
     for module in model.modules():
+        if isinstance(module, torch.nn.Conv3d):  # variance-keeping weights: features that depend on the input
+            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
         if isinstance(module, torch.nn.BatchNorm3d):  # non-trivial statistics, so BN loading is exercised
             module.running_mean.uniform_(-0.1, 0.1)
             module.running_var.uniform_(0.5, 2.0)
@@ -229,10 +231,15 @@ def test_seeded_network_through_the_metric(seeded) -> None:
     metric = FVD(lambda w: i3d_features(model, w, torch.device("cpu"), batch_size=2), frames=9, stride=9)
     assert metric.name == "fvd[i3d400,9f,stride9,224]"
     frames = np.random.default_rng(5).integers(0, 256, (2, 9, 48, 48, 3), dtype=np.uint8)
+    brighter = np.clip(frames.astype(np.int16) + 60, 0, 255).astype(np.uint8)
     for clip in frames:
         metric.update(ScoringSample("a", clip, clip))
+    assert np.array_equal(metric.pred.sums()[2], metric.gt.sums()[2])  # identical clips: identical statistics
+    metric.reset()
+    for clip, changed in zip(frames, brighter, strict=True):
+        metric.update(ScoringSample("a", changed, clip))
     with pytest.warns(UserWarning, match="FVD generated: 2 samples < 400"):
-        assert abs(metric.compute()["fvd"]) < 1e-3
+        assert metric.compute()["fvd"] > 0.1
 
 
 def test_registry_verifies_and_labels_the_file(tmp_path, monkeypatch) -> None:

@@ -99,7 +99,7 @@ def gt_cache() -> Any:
     return typer.Option(
         True,
         "--gt-cache/--no-gt-cache",
-        help="Reuse ground-truth landmarks and FID features from $STFBENCH_CACHE/gt (results are identical).",
+        help="Reuse ground-truth landmarks and FID/FVD features from $STFBENCH_CACHE/gt (results are identical).",
     )
 
 
