@@ -20,7 +20,7 @@ from stfbench.errors import TooShortError, WeightsError
 from stfbench.metrics import ScoringSample, build_metrics
 from stfbench.metrics.fvd import DIMS, FVD, clip_windows
 from stfbench.metrics.gt_cache import GTCache
-from stfbench.metrics.networks.i3d import I3D, i3d_features, load_i3d
+from stfbench.metrics.networks.i3d import I3D, _same_pad, i3d_features, load_i3d
 from stfbench.safe_torchscript import read_torchscript_tensors
 
 WIDTH = 1 / 16  # seeded test networks: the real parameter names, 1/16 of the channels
@@ -87,6 +87,19 @@ def test_full_width_layout_reads_back(tmp_path) -> None:
     tensors = read_torchscript_tensors(path)
     assert {k: tuple(v.shape) for k, v in tensors.items()} == {k: tuple(v.shape) for k, v in model.state_dict().items()}
     assert tensors["logits.conv3d.bias"].shape == (400,) and tensors["Mixed_5c.b3b.conv3d.weight"].shape[1] == 832
+
+
+def test_same_padding_gives_tf_output_sizes() -> None:
+    """TF "SAME": output ⌈n / s⌉ per axis, the odd padding element at the end."""
+    for n in range(1, 12):
+        for k in range(1, 8):
+            for s in (1, 2):
+                x = torch.zeros(1, 1, n, 1, 1)
+                x[0, 0, 0] = 1.0  # marks the front: the front pad is ⌊total / 2⌋
+                padded = _same_pad(x, (k, 1, 1), (s, 1, 1))
+                out = torch.nn.functional.max_pool3d(padded, (k, 1, 1), (s, 1, 1))
+                total = max((-(-n // s) - 1) * s + k - n, 0)
+                assert out.shape[2] == -(-n // s) and padded[0, 0, total // 2, 0, 0] == 1.0
 
 
 def _rename_in_archive(src: Path, dst: Path, old: bytes, new: bytes) -> Path:
