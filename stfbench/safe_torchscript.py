@@ -128,14 +128,16 @@ def read_torchscript_tensors(path: str | Path) -> dict[str, Any]:
     return _flatten(root)
 
 
-def _flatten(node: _ScriptObject, prefix: str = "") -> dict[str, Any]:
-    """Tensors found under `node`'s attributes (submodules recursively), with dotted names."""
+def _flatten(node: _ScriptObject, prefix: str = "", above: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """Tensors found under `node`'s attributes (submodules recursively), with dotted names; an object that
+    contains itself (possible in a crafted pickle) is not followed again."""
     import torch
 
     found: dict[str, Any] = {}
+    path = above | {id(node)}
     for name, value in vars(node).items():
         if isinstance(value, torch.Tensor):
             found[prefix + name] = value
-        elif isinstance(value, _ScriptObject):
-            found.update(_flatten(value, f"{prefix}{name}."))
+        elif isinstance(value, _ScriptObject) and id(value) not in path:
+            found.update(_flatten(value, f"{prefix}{name}.", path))
     return found

@@ -146,6 +146,10 @@ def test_non_tensor_globals_refused_without_running(tmp_path) -> None:
         read_torchscript_tensors(state)
     with pytest.raises(WeightsError, match="not a readable"):
         read_torchscript_tensors(_write(tmp_path / "junk.pt", b"junk"))
+    cyclic = tmp_path / "cyclic.pt"  # a __torch__ object holding itself: read without endless recursion
+    with zipfile.ZipFile(cyclic, "w") as archive:
+        archive.writestr("a/data.pkl", b"\x80\x02c__torch__\nM\nq\x00)\x81q\x01}q\x02X\x02\x00\x00\x00meq\x03h\x01sb.")
+    assert read_torchscript_tensors(cyclic) == {}
 
 
 def _write(path: Path, data: bytes) -> Path:
