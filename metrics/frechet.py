@@ -142,9 +142,10 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
         return float(calculate_frechet_distance(mu1, sigma1, mu2, sigma2))
 
 
-def warn_if_few(n: int, dims: int, which: str) -> None:
+def warn_if_few(n: int, dims: int, which: str, metric: str = "FID") -> None:
     if n < dims:
         warnings.warn(
-            f"FID {which}: {n} samples < {dims} feature dimensions; the covariance is singular and FID is biased",
+            f"{metric} {which}: {n} samples < {dims} feature dimensions; the covariance is singular and {metric} is "
+            "biased",
             stacklevel=3,
         )

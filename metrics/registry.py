@@ -18,6 +18,7 @@ METRIC_INFO: dict[str, tuple[str, str, int]] = {
     "ssim": ("SSIM", "↑", 3),
     "lmd": ("LMD", "↓", 3),
     "fid": ("FID", "↓", 3),
+    "fvd": ("FVD", "↓", 2),
     "lse_c": ("LSE-C", "↑", 3),
     "lse_d": ("LSE-D", "↓", 3),
     "av_offset": ("AV offset", "", 2),
@@ -34,6 +35,7 @@ METRIC_KEYS: dict[str, tuple[str, ...]] = {
     "ssim": ("ssim",),
     "lmd": ("lmd",),
     "fid": ("fid",),
+    "fvd": ("fvd",),
     "lse": ("lse_c", "lse_d", "av_offset"),
     "lpips": ("lpips",),
     "lipleak": ("lipleak", "mar"),
@@ -43,13 +45,15 @@ METRIC_KEYS: dict[str, tuple[str, ...]] = {
 
 #: Metrics that compare against ground truth (LSE needs only the generated video and its audio).
 #: CSIM reads the model's reference frame, which `score` takes from the ground truth.
-NEEDS_GT = frozenset({"psnr", "ssim", "lmd", "fid", "lpips", "csim"})
+NEEDS_GT = frozenset({"psnr", "ssim", "lmd", "fid", "fvd", "lpips", "csim"})
 
 
 def weights_needed(name: str, settings: MetricSettings) -> list[str]:
     """Weight ids a metric needs under `settings`."""
     if name == "fid":
         return ["pt_inception"]
+    if name == "fvd":
+        return ["i3d_torchscript"]
     if name == "lse":
         detector = ["s3fd"] if settings.lse.variant == "facecrop" and settings.lse.detector == "s3fd" else []
         return [settings.lse.weights, *detector]
@@ -181,6 +185,18 @@ def _build(name: str, config: MetricSettings, device: torch.device, weights: dic
 
         identity = {"inception": weight.sha256, "batch_size": config.fid.batch_size, **_compute_identity(device)}
         return FID(features, config.fid.dims, config.fid.frame_step, config.fid.gt_stats, weight.provenance(), identity)
+    if name == "fvd":
+        from stfbench.metrics.fvd import FVD
+        from stfbench.metrics.networks.i3d import i3d_features, load_i3d
+
+        c, weight = config.fvd, weights["i3d_torchscript"]
+        model = load_i3d(weight.path).to(device)
+
+        def windows_features(windows):
+            return i3d_features(model, windows, device, c.batch_size, c.size)
+
+        identity = {"i3d": weight.sha256, "batch_size": c.batch_size, **_compute_identity(device)}
+        return FVD(windows_features, c.frames, c.stride, c.size, weight.provenance(), identity)
     if name == "lse":
         from stfbench.metrics.lse import LSE
         from stfbench.metrics.networks.syncnet import FoldedSyncNet, load_syncnet

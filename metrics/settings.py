@@ -48,6 +48,16 @@ class FidSettings:
 
 
 @dataclass
+class FvdSettings:
+    """Kinetics-400 I3D (400-d); windows of `frames` consecutive frames every `stride` frames, resized to `size`²."""
+
+    frames: int = 16
+    stride: int = 16
+    size: int = 224
+    batch_size: int = 4  # windows per I3D forward pass
+
+
+@dataclass
 class LseSettings:
     """syncnet_python's evaluation: variant `fullframe224` or `facecrop`, weight id, ±vshift offsets; a
     `precision` other than fp32 is named in the metric (`lse[fullframe224,syncnet_v2,bf16]`)."""
@@ -93,6 +103,7 @@ class MetricSettings:
     ssim: SsimSettings = field(default_factory=SsimSettings)
     lmd: LmdSettings = field(default_factory=LmdSettings)
     fid: FidSettings = field(default_factory=FidSettings)
+    fvd: FvdSettings = field(default_factory=FvdSettings)
     lse: LseSettings = field(default_factory=LseSettings)
     lpips: LpipsSettings = field(default_factory=LpipsSettings)
     lipleak: LipLeakSettings = field(default_factory=LipLeakSettings)

@@ -18,7 +18,7 @@ cache_app = typer.Typer(
 
 #: The parts `clear` may remove (each is rebuilt when needed); imported weights and lists are never removed.
 PARTS = {
-    "gt": "ground-truth landmarks and FID features, per metric namespace (rebuilt by the next run)",
+    "gt": "ground-truth landmarks and FID/FVD features, per metric namespace (rebuilt by the next run)",
     "prepared": "prepared clips (face crops, audio) per protocol (rebuilt by `stfbench prepare` or a run)",
     "synthetic": "generated synthetic corpora (rebuilt from their seed)",
 }

@@ -22,8 +22,8 @@ DATASETS = ("synthetic", "lrs2", "lrw")
 ARGS_KEY = "stfbench.args"
 
 PROTOCOL_HELP = (
-    "Protocol id (synthetic, lrs2, lrw, lrs2-wav2lip, lrw-wav2lip) or protocol .toml file; its dataset is read. "
-    "--protocol is an alias."
+    "Protocol id (synthetic, synthetic-cross, lrs2, lrw, lrs2-wav2lip, lrw-wav2lip) or protocol .toml file; "
+    "its dataset is read. --protocol is an alias."
 )
 DEVICE_HELP = "cpu, cuda, cuda:1 … (default: cuda when available)."
 
@@ -99,7 +99,7 @@ def gt_cache() -> Any:
     return typer.Option(
         True,
         "--gt-cache/--no-gt-cache",
-        help="Reuse ground-truth landmarks and FID features from $STFBENCH_CACHE/gt (results are identical).",
+        help="Reuse ground-truth landmarks and FID/FVD features from $STFBENCH_CACHE/gt (results are identical).",
     )
 
 
@@ -132,7 +132,7 @@ def metrics() -> Any:
     return typer.Option(
         None,
         "--metrics",
-        help="Metrics: psnr, ssim, lmd, fid, lse, lpips, lipleak, cpbd, csim (default: the protocol's).",
+        help="Metrics: psnr, ssim, lmd, fid, fvd, lse, lpips, lipleak, cpbd, csim (default: the protocol's).",
     )
 
 

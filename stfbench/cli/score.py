@@ -5,7 +5,7 @@ Output folder (`--out`):
                   "frames", "seconds"}; status is "ok" or the failure reason (decode-error, no-audio, no-face,
                   too-short, mismatch, missing-output, ...)
     summary.json  {"schema": "stfbench.score/1", "n_expected", "n_scored", "failures": {reason: count},
-                  "psnr", "ssim", "lmd", "fid", "lse_c", "lse_d", "av_offset", "lpips" (dataset values),
+                  "psnr", "ssim", "lmd", "fid", "fvd", "lse_c", "lse_d", "av_offset", "lpips" (dataset values),
                   "metric_names": {key: name with variant/backend, e.g. "lse[fullframe224,syncnet_v2]"},
                   "metrics": {key: {"mean", "ci95", "n", ...}}, "counts": {key: {"total", "clips", "n",
                   "description"}} (diagnostic counters such as lmd_frames_no_face), "metric_settings", "provenance"}
@@ -41,7 +41,7 @@ def score(
     ),
     audio: Path = typer.Option(None, "--audio", help="Audio folder or file (default: each clip's own audio track)."),
     metrics: str = typer.Option(
-        "psnr,ssim,lmd,fid,lse", "--metrics", help="Comma-separated: psnr,ssim,lmd,fid,lse,lpips,lipleak,cpbd,csim."
+        "psnr,ssim,lmd,fid,lse", "--metrics", help="Comma-separated: psnr,ssim,lmd,fid,fvd,lse,lpips,lipleak,cpbd,csim."
     ),
     out: Path = options.out("Output folder for clips.jsonl and summary.json.", ...),
     protocol: str | None = options.dataset(None),  # only its metric settings are used; default: none
@@ -93,11 +93,11 @@ def score(
         settings = _settings(protocol, lse_variant, lse_weights, lse_precision, lmd_backend, fid_frame_step, gt_stats)
         torch_device = resolve_device(device)
         unavailable = {}
-        if protocol == "synthetic" and "fid" in names:  # the synthetic protocol reports FID as n/a without Inception
-            unavailable = missing_weights(["fid"], settings, trust_unverified)
+        if protocol == "synthetic":  # the synthetic protocol reports FID/FVD as n/a without Inception/I3D
+            unavailable = missing_weights([n for n in names if n in ("fid", "fvd")], settings, trust_unverified)
             names = [n for n in names if n not in unavailable]
-            for reason in unavailable.values():
-                make_console(stderr=True).print(f"[yellow]FID is n/a:[/] {escape(reason)}", highlight=False)
+            for name, reason in unavailable.items():
+                make_console(stderr=True).print(f"[yellow]{name.upper()} is n/a:[/] {escape(reason)}", highlight=False)
         from stfbench import prerequisites
 
         prerequisites.require(prerequisites.check_metrics(names, settings, trust_unverified))

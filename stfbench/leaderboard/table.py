@@ -25,6 +25,7 @@ DEFAULT_METRIC_ORDER = (
     "lse_c",
     "av_offset",
     "fid",
+    "fvd",
     "lpips",
     "csim",
     "cpbd",

@@ -90,13 +90,13 @@ def run_benchmark(
     if config.audio == "silent" and (refused := [n for n in metric_names if n in NOT_UNDER_SILENCE]):
         raise StfbenchError(
             f"--audio silent: {', '.join(refused)} cannot be measured under silent driving audio (the ground truth "
-            "speaks; LSE of silence means nothing); use lipleak or fid"
+            "speaks; LSE of silence means nothing); use lipleak, fid or fvd"
         )
     cross = getattr(getattr(protocol, "pairing", None), "mode", None) == "cross"
     if cross and (paired := [n for n in metric_names if n in PAIRED_METRICS]):
         raise StfbenchError(
             f"protocol {protocol.id} pairs each video with another clip's audio: {', '.join(paired)} need the "
-            "output's own ground truth, which cross pairing has not (use lse, fid, lipleak)"
+            "output's own ground truth, which cross pairing has not (use lse, fid, fvd, lipleak)"
         )
     device = resolve_device(config.device)
     adapter = adapter or load_adapter(config.model, **config.model_options)
