@@ -28,3 +28,21 @@ def test_light_commands_import_no_heavy_library(args: list[str]) -> None:
     )
     line = next(line for line in result.stderr.splitlines() if line.startswith("HEAVY="))
     assert line == "HEAVY=", (args, line, result.stderr)
+
+
+def test_lse_scoring_imports_neither_scipy_signal_nor_librosa() -> None:
+    """`score --metrics lse` builds the LSE metric and its MFCC input: neither needs scipy.signal (2+ s to import)
+    nor librosa (the mel spectrogram's)."""
+    probe = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from stfbench.audio import syncnet_mfcc\n"
+        "from stfbench.metrics import build_metrics\n"
+        "from stfbench.protocols import load_protocol\n"
+        "build_metrics('lse', load_protocol('synthetic').metrics)\n"
+        "syncnet_mfcc(np.zeros(16000, np.float32))\n"
+        "print('LOADED=' + ','.join(m for m in ('scipy.signal', 'librosa') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "LOADED=\n" in result.stdout, result.stdout

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 
-import librosa
 import numpy as np
-from scipy.signal import lfilter
 
 from stfbench.errors import RateError
 
@@ -34,6 +32,8 @@ MEL_WINDOW = 16  # mel steps per video-frame window (0.2 s)
 @cache
 def mel_basis() -> np.ndarray:
     """(80, 401) Slaney mel filterbank (librosa, htk=False, norm='slaney'), 55–7600 Hz."""
+    import librosa  # here, like scipy.signal below: LSE imports this package for its MFCC and never needs them
+
     return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=NUM_MELS, fmin=FMIN, fmax=FMAX)
 
 
@@ -47,6 +47,9 @@ def melspectrogram(wav: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarra
     wav = np.asarray(wav, dtype=np.float64)
     if wav.ndim != 1:
         raise ValueError(f"audio must be mono (N,), got shape {wav.shape}")
+    import librosa
+    from scipy.signal import lfilter
+
     emphasised = lfilter([1.0, -PREEMPHASIS], [1.0], wav)
     magnitude = np.abs(
         librosa.stft(emphasised, n_fft=N_FFT, hop_length=HOP_LENGTH, win_length=WIN_LENGTH, pad_mode="reflect")
