@@ -71,6 +71,26 @@ def test_mp4_aac_keeps_length_and_alignment(tmp_path: Path) -> None:
     assert abs(int(np.argmax(np.abs(clip.audio))) - 8000) <= 2
 
 
+def test_raw_mp3_keeps_alignment(tmp_path: Path) -> None:
+    """FFmpeg's MP3 demuxer declares the encoder delay as the stream's start time: not a late start."""
+    from fractions import Fraction
+
+    import av
+
+    audio = np.zeros(SR, np.float32)
+    audio[8000], audio[8001] = 0.9, -0.9  # a click at 0.5 s
+    path = tmp_path / "speech.mp3"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libmp3lame", rate=SR, layout="mono")
+        frame = av.AudioFrame.from_ndarray(audio[None], format="flt", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = SR, 0, Fraction(1, SR)
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    decoded = read_audio(path)
+    assert abs(len(decoded) - len(audio)) < 1152  # at most the last partial MP3 frame
+    assert abs(int(np.argmax(np.abs(decoded))) - 8000) <= 2  # was 1105 samples late
+
+
 def test_avi_round_trip(tmp_path: Path) -> None:
     frames, audio = _smooth_frames(10), _tone(0.4)
     clip = read_clip(write_clip(tmp_path / "clip.avi", frames, audio))

@@ -49,11 +49,16 @@ def read_audio(path: str | Path, sample_rate: int = 16000, resample: bool = Fals
         resampler = av.AudioResampler(format="fltp", layout="mono", rate=sample_rate)
         chunks: list[np.ndarray] = []
         offset: float | None = None  # seconds from the video's start (or the file's) to the first sample
-        video_start = _start_seconds(container.streams.video[0]) if container.streams.video else 0.0
+        if container.streams.video:
+            origin = _start_seconds(container.streams.video[0])
+        elif container.format.name == "mp3":  # FFmpeg declares the encoder delay as the start time and drops it
+            origin = _start_seconds(stream)
+        else:
+            origin = 0.0
         try:
             for frame in container.decode(stream):
                 if offset is None and frame.pts is not None and frame.time_base is not None:
-                    offset = float(frame.pts * frame.time_base) - video_start
+                    offset = float(frame.pts * frame.time_base) - origin
                     if offset > MAX_START_SECONDS:
                         since = "after the video starts" if container.streams.video else "into the file"
                         raise DecodeError(
