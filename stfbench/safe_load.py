@@ -36,7 +36,7 @@ def load_torch_file(path: str | Path, what: str = "checkpoint", allow_pickle: st
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        if allow_pickle is not None and _same_file(path, Path(allow_pickle)):
+        if allow_pickle is not None and same_file(path, Path(allow_pickle)):
             try:
                 return torch.load(path, map_location="cpu", weights_only=False)
             except Exception as unpickle_error:
@@ -47,7 +47,8 @@ def load_torch_file(path: str | Path, what: str = "checkpoint", allow_pickle: st
         raise WeightsError(f"corrupt or truncated {what} ({first_line(error)})", path) from None
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
+    """Whether `a` and `b` (user-typed, `~` allowed) name the same existing file."""
     try:
         return a.resolve().samefile(b.expanduser().resolve())
     except OSError:

@@ -76,9 +76,29 @@ def test_torchscript_file_is_detected_and_runs(tmp_path: Path) -> None:
     example = (torch.randn(1, 1, 80, 16), torch.rand(1, 6, 96, 96))
     torch.jit.trace(model, example).save(str(tmp_path / "Wav2Lip-SD-NOGAN.pt"))
     loaded = load_wav2lip(tmp_path / "Wav2Lip-SD-NOGAN.pt")
-    assert loaded.format == "torchscript"
+    assert loaded.format == "torchscript" and isinstance(loaded.model, Wav2Lip)  # tensors read, archive not run
     with torch.no_grad():
         assert torch.allclose(loaded.model(*example), model(*example), atol=1e-6)
+
+
+def test_torchscript_that_does_not_fit_runs_only_when_vouched_for(tmp_path: Path) -> None:
+    class Other(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.tensor(2.0))
+
+        def forward(self, audio: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
+            return face[:, :3] * self.scale
+
+    path = tmp_path / "other.pt"
+    torch.jit.script(Other()).save(str(path))
+    with pytest.raises(WeightsError, match=r"do not fit Wav2Lip .*--allow-pickle") as caught:
+        load_wav2lip(path)
+    assert "\n" not in str(caught.value) and str(path) in str(caught.value)
+    loaded = load_wav2lip(path, allow_pickle=path)  # the user vouches for this file: run as a program
+    assert loaded.format == "torchscript-program"
+    face = torch.rand(1, 6, 96, 96)
+    assert torch.equal(loaded.model(torch.zeros(1, 1, 80, 16), face), face[:, :3] * 2)
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,10 @@ Accepted files (their SHA-256 and sizes are in the weight registry, `stfbench/we
   (keys possibly prefixed `module.` by DataParallel), loaded into `Wav2Lip()`;
 - a bare state dict with the same keys (also `module.`-prefixed), any `width_mult` (inferred from the
   first convolution, or stored as `width_mult` by `save_inference_checkpoint`);
-- the TorchScript files the Wav2Lip README links since 2025 (`Wav2Lip-SD-GAN.pt`, `Wav2Lip-SD-NOGAN.pt`),
-  loaded with `torch.jit.load`.
+- the TorchScript files the Wav2Lip README links since 2025 (`Wav2Lip-SD-GAN.pt`, `Wav2Lip-SD-NOGAN.pt`):
+  their tensors are read without running the archive (`stfbench.safe_torchscript`) into `Wav2Lip()` by
+  name; only a file whose tensors do not fit is run as a program (`torch.jit.load`), and only when its
+  digest is a published file's or `--allow-pickle` names it.
 Broken copies seen in the wild (Git LFS pointers, HTML pages saved as .pth, truncated uploads) fail with a
 one-line `WeightsError` that says what the file is.
 """
@@ -25,7 +27,7 @@ from stfbench.adapters.wav2lip.model import Wav2Lip
 from stfbench.errors import WeightsError
 from stfbench.hashing import sha256_file
 from stfbench.safe_load import first_line as _first_line
-from stfbench.safe_load import load_torch_file
+from stfbench.safe_load import load_torch_file, same_file
 
 #: Registry ids of the published Wav2Lip generator files (digests and sizes live in the weight registry).
 PUBLISHED_IDS = ("wav2lip", "wav2lip_gan", "wav2lip_sd_gan", "wav2lip_sd_nogan")
@@ -71,14 +73,41 @@ def load_wav2lip(
     known = published_by_digest().get(digest)
     fmt = "torchscript" if known in TORCHSCRIPT_IDS else _detect_format(path)
     if fmt == "torchscript":
+        from stfbench.safe_torchscript import read_torchscript_tensors
+
         try:
+            state, width_mult, channel_order = _unpack(read_torchscript_tensors(path), path)
+            return _built(state, width_mult, channel_order, path, device, digest, fmt, known)
+        except WeightsError as error:
+            if known is None and not (allow_pickle is not None and same_file(path, Path(allow_pickle))):
+                raise WeightsError(
+                    f"TorchScript file whose tensors do not fit Wav2Lip ({str(error).removeprefix(f'{path}: ')}); "
+                    "running it as a "
+                    f"program needs --allow-pickle {path}",
+                    path,
+                ) from None
+        try:  # a published file (digest checked) or one the user vouched for
             model = torch.jit.load(str(path), map_location=device)
         except (RuntimeError, ValueError) as error:
             raise WeightsError(f"not a loadable TorchScript Wav2Lip file ({_first_line(error)})", path) from None
         model.eval()
-        return LoadedWav2Lip(model, digest, fmt, known, None, "bgr")
+        return LoadedWav2Lip(model, digest, "torchscript-program", known, None, "bgr")
     checkpoint = load_torch_file(path, "Wav2Lip checkpoint", allow_pickle)
     state, width_mult, channel_order = _unpack(checkpoint, path)
+    return _built(state, width_mult, channel_order, path, device, digest, fmt, known)
+
+
+def _built(
+    state: dict[str, torch.Tensor],
+    width_mult: float,
+    channel_order: str,
+    path: Path,
+    device: torch.device | str,
+    digest: str,
+    fmt: str,
+    known: str | None,
+) -> LoadedWav2Lip:
+    """`Wav2Lip(width_mult)` with `state` loaded strictly, on `device`, in eval mode."""
     model = Wav2Lip(width_mult)
     try:
         model.load_state_dict(state, strict=True)
