@@ -31,8 +31,8 @@ def test_light_commands_import_no_heavy_library(args: list[str]) -> None:
 
 
 def test_lse_scoring_imports_neither_scipy_signal_nor_librosa() -> None:
-    """`score --metrics lse` builds the LSE metric and its MFCC input: neither needs scipy.signal (2+ s to import)
-    nor librosa (the mel spectrogram's)."""
+    """`score --metrics lse` on one clip builds the LSE metric, its MFCC input and the summary: none needs
+    scipy.signal or scipy.stats (1–2 s each to import) or librosa (the mel spectrogram's)."""
     probe = (
         "import sys\n"
         "import numpy as np\n"
@@ -41,7 +41,9 @@ def test_lse_scoring_imports_neither_scipy_signal_nor_librosa() -> None:
         "from stfbench.protocols import load_protocol\n"
         "build_metrics('lse', load_protocol('synthetic').metrics)\n"
         "syncnet_mfcc(np.zeros(16000, np.float32))\n"
-        "print('LOADED=' + ','.join(m for m in ('scipy.signal', 'librosa') if m in sys.modules))\n"
+        "from stfbench.runner.summary import summarize\n"
+        "summarize([{'index': 0, 'status': 'ok', 'metrics': {'lse_c': 1.0}}], {}, 1, 0)\n"
+        "print('LOADED=' + ','.join(m for m in ('scipy.signal', 'scipy.stats', 'librosa') if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

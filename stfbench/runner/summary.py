@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 BOOTSTRAP_RESAMPLES = 1000
 CONFIDENCE = 0.95
@@ -18,6 +17,8 @@ def bootstrap_ci(values: np.ndarray, seed: int) -> tuple[float, float]:
     """95 % percentile-bootstrap CI of the mean (1000 resamples, seeded); NaNs when fewer than 2 values."""
     if len(values) < 2 or np.all(values == values[0]):
         return (float(values[0]), float(values[0])) if len(values) >= 2 else (math.nan, math.nan)
+    from scipy import stats  # here: 1–2 s to import, and a single clip (or constant values) needs none
+
     result = stats.bootstrap(
         (values,),
         np.mean,
