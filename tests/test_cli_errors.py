@@ -95,3 +95,23 @@ def test_a_list_file_that_is_not_text(tmp_path: Path) -> None:
     out = str(tmp_path / "o")
     result = _cli("score", "--pred", str(binary), "--gt", str(binary), "--metrics", "psnr", "--out", out)
     _one_line_error(result, str(binary), "UTF-8")
+
+
+def test_warnings_print_as_one_line(tmp_path: Path) -> None:
+    """A warning from library code reaches the user as `warning: message`, one line, no source position."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, warnings\n"
+        "from stfbench.cli import main\n"
+        "from stfbench.cli import app\n"
+        "@app.command('warn-probe')\n"
+        "def warn_probe():\n"
+        "    warnings.warn('FID ground truth: 2 samples < 2048 feature dimensions')\n"
+        "sys.argv = ['stfbench', 'warn-probe']\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "warning: FID ground truth: 2 samples < 2048 feature dimensions\n"

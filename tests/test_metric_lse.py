@@ -288,3 +288,30 @@ def test_mean_over_windows_is_accumulated_in_float64():
     assert shuffled.lse_c == pytest.approx(result.lse_c, abs=1e-9) and shuffled.lse_d == pytest.approx(
         result.lse_d, abs=1e-9
     )
+
+
+@pytest.mark.parametrize(("flags", "expected"), [("fpu avx2 avx512f avx512_bf16", True), ("fpu avx2 amx_bf16", True),
+                                                  ("fpu avx2 avx512f", False), (None, None)])  # fmt: skip
+def test_native_bf16_is_read_from_the_cpu_flags(tmp_path, flags: str | None, expected: bool | None) -> None:
+    from stfbench.device import cpu_has_native_bf16
+
+    cpuinfo = tmp_path / "cpuinfo"
+    if flags is not None:
+        cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n")
+    assert cpu_has_native_bf16(cpuinfo) is expected
+
+
+@pytest.mark.parametrize("native", [True, False, None])
+def test_bf16_on_a_cpu_without_native_bf16_advises_fp32(monkeypatch, native: bool | None) -> None:
+    import warnings
+
+    from stfbench.metrics import lse
+
+    monkeypatch.setattr(lse, "cpu_has_native_bf16", lambda: native)
+    net = FoldedSyncNet(_randomised(0.125))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lse.LSE(net, "random", torch.device("cpu"), precision="bf16")
+        lse.LSE(net, "random", torch.device("cpu"))  # fp32 never warns
+    advice = [w for w in caught if "without native bfloat16" in str(w.message)]
+    assert len(advice) == (1 if native is False else 0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+import warnings
 
 import typer
 
@@ -80,6 +81,8 @@ def print_error(message: str) -> None:
 def main() -> None:
     """Console entry point: typer handles usage errors (exit 2), `typer.Exit` and Ctrl-C (exit 130) itself."""
     debug = "--debug" in sys.argv[1:]
+    if not debug:  # a warning is one line, like an error: no source line or file position
+        warnings.formatwarning = lambda message, category, *_args, **_kwargs: f"warning: {message}\n"
     try:
         app()
     except StfbenchError as error:
