@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 
 from stfbench.errors import StfbenchError
-from stfbench.metrics.base import Metric, ScoringSample
-from stfbench.metrics.frechet import FeatureStats, frechet_distance, load_stats, save_stats, warn_if_few
+from stfbench.metrics.base import ScoringSample
+from stfbench.metrics.frechet import FrechetMetric, load_stats, save_stats
 
 FeatureFn = Callable[[np.ndarray], np.ndarray]  # (N, H, W, 3) uint8 → (N, D) features
 
 
-class FID(Metric):
+class FID(FrechetMetric):
     keys = ("fid",)
     observed_settings = ("n_pred", "n_gt")
 
@@ -51,10 +51,6 @@ class FID(Metric):
     def name(self) -> str:
         return f"fid[inception-pool3,step{self.frame_step}]"
 
-    def reset(self) -> None:
-        self.pred = FeatureStats.empty(self.dims)
-        self.gt = FeatureStats.empty(self.dims)
-
     def update(self, sample: ScoringSample) -> dict[str, float]:
         real = sample.gt_crops if sample.gt_crops is not None else sample.real_crops  # cross pairing: the target's
         if self.fixed_gt is None and real is None:
@@ -71,36 +67,15 @@ class FID(Metric):
             return None
         return {"metric": "fid", "features": self.identity, "dims": self.dims}
 
-    def gt_features(self, frames: np.ndarray) -> dict[str, np.ndarray]:
-        """`features` (n, D) of sampled ground-truth frames (n, S, S, 3): the ground-truth side, cached per clip."""
-        return {"features": self.features(frames)}
-
-    def gt_moments(self) -> tuple[np.ndarray, np.ndarray, int | None]:
-        if self.fixed_gt is not None:
-            return self.fixed_gt
-        return self.gt.mu, self.gt.sigma, self.gt.n
-
-    def compute(self) -> dict[str, float]:
-        if self.pred.n < 2 or (self.fixed_gt is None and self.gt.n < 2):
-            return {"fid": float("nan")}
-        mu_gt, sigma_gt, n_gt = self.gt_moments()
-        warn_if_few(self.pred.n, self.dims, "generated")
-        if n_gt is not None:
-            warn_if_few(n_gt, self.dims, "ground truth")
-        return {"fid": frechet_distance(self.pred.mu, self.pred.sigma, mu_gt, sigma_gt)}
+    def gt_moments(self) -> tuple[np.ndarray, np.ndarray, int | None] | None:
+        """The `--gt-stats` file's moments when given, else the accumulated ground truth's."""
+        return self.fixed_gt if self.fixed_gt is not None else super().gt_moments()
 
     def save_gt_stats(self, path: str) -> None:
         """Write the accumulated ground-truth statistics (pytorch-fid .npz format + sums)."""
         if self.fixed_gt is not None or self.gt.n < 2:
             raise StfbenchError("no ground-truth FID statistics were accumulated in this run", path)
         save_stats(path, self.gt)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"pred": self.pred.to_arrays(), "gt": self.gt.to_arrays()}
-
-    def merge(self, state: dict[str, Any]) -> None:
-        self.pred.merge(FeatureStats.from_arrays(state["pred"]))
-        self.gt.merge(FeatureStats.from_arrays(state["gt"]))
 
     def settings(self) -> dict[str, Any]:
         return {

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pytorch_fid.fid_score import calculate_frechet_distance
 
 from stfbench.errors import StfbenchError
+from stfbench.metrics.base import Metric
 
 
 class FeatureStats:
@@ -140,6 +142,44 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "The `disp` argument is deprecated", DeprecationWarning)
         return float(calculate_frechet_distance(mu1, sigma1, mu2, sigma2))
+
+
+class FrechetMetric(Metric):
+    """A dataset-level Fréchet distance (↓, ≥ 0) between the features of generated and real data: streaming
+    `FeatureStats` of both sides, their state and merge, and the distance at `compute()`. Subclasses set
+    `keys` (one key, also the label of warnings), `dims` and `features`, and feed `self.pred` / `self.gt`."""
+
+    dims: int
+
+    def reset(self) -> None:
+        self.pred = FeatureStats.empty(self.dims)
+        self.gt = FeatureStats.empty(self.dims)
+
+    def gt_features(self, frames: np.ndarray) -> dict[str, np.ndarray]:
+        """`features` (n, D) of ground-truth input (frames or windows): the ground-truth side, cached per clip."""
+        return {"features": self.features(frames)}
+
+    def gt_moments(self) -> tuple[np.ndarray, np.ndarray, int | None] | None:
+        """(μ, Σ, n or None) of the real side, or None while it has fewer than 2 samples."""
+        return (self.gt.mu, self.gt.sigma, self.gt.n) if self.gt.n >= 2 else None
+
+    def compute(self) -> dict[str, float]:
+        key = self.keys[0]
+        moments = self.gt_moments() if self.pred.n >= 2 else None
+        if moments is None:
+            return {key: float("nan")}
+        mu_gt, sigma_gt, n_gt = moments
+        warn_if_few(self.pred.n, self.dims, "generated", key.upper())
+        if n_gt is not None:
+            warn_if_few(n_gt, self.dims, "ground truth", key.upper())
+        return {key: frechet_distance(self.pred.mu, self.pred.sigma, mu_gt, sigma_gt)}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"pred": self.pred.to_arrays(), "gt": self.gt.to_arrays()}
+
+    def merge(self, state: dict[str, Any]) -> None:
+        self.pred.merge(FeatureStats.from_arrays(state["pred"]))
+        self.gt.merge(FeatureStats.from_arrays(state["gt"]))
 
 
 def warn_if_few(n: int, dims: int, which: str, metric: str = "FID") -> None:

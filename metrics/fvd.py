@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from stfbench.errors import StfbenchError, TooShortError
-from stfbench.metrics.base import Metric, ScoringSample
-from stfbench.metrics.frechet import FeatureStats, frechet_distance, warn_if_few
+from stfbench.metrics.base import ScoringSample
+from stfbench.metrics.frechet import FrechetMetric
 
 FeatureFn = Callable[[np.ndarray], np.ndarray]  # (N, frames, S, S, 3) uint8 windows → (N, 400) features
 DIMS = 400
@@ -34,8 +34,9 @@ def clip_windows(frames: np.ndarray, length: int, stride: int) -> np.ndarray:
     return np.stack([frames[s : s + length] for s in starts])
 
 
-class FVD(Metric):
+class FVD(FrechetMetric):
     keys = ("fvd",)
+    dims = DIMS
     observed_settings = ("n_pred", "n_gt")
 
     def __init__(
@@ -61,10 +62,6 @@ class FVD(Metric):
     def name(self) -> str:
         return f"fvd[i3d400,{self.frames}f,stride{self.stride},{self.size}]"
 
-    def reset(self) -> None:
-        self.pred = FeatureStats.empty(DIMS)
-        self.gt = FeatureStats.empty(DIMS)
-
     def update(self, sample: ScoringSample) -> dict[str, float]:
         real = sample.gt_crops if sample.gt_crops is not None else sample.real_crops  # cross pairing: the target's
         if real is None:
@@ -89,20 +86,6 @@ class FVD(Metric):
     def gt_features(self, frames: np.ndarray) -> dict[str, np.ndarray]:
         """`features` (W, 400) of a ground-truth clip's windows (frames (T, S, S, 3)), cached per clip."""
         return {"features": self.features(clip_windows(frames, self.frames, self.stride))}
-
-    def compute(self) -> dict[str, float]:
-        if self.pred.n < 2 or self.gt.n < 2:
-            return {"fvd": float("nan")}
-        warn_if_few(self.pred.n, DIMS, "generated", "FVD")
-        warn_if_few(self.gt.n, DIMS, "ground truth", "FVD")
-        return {"fvd": frechet_distance(self.pred.mu, self.pred.sigma, self.gt.mu, self.gt.sigma)}
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"pred": self.pred.to_arrays(), "gt": self.gt.to_arrays()}
-
-    def merge(self, state: dict[str, Any]) -> None:
-        self.pred.merge(FeatureStats.from_arrays(state["pred"]))
-        self.gt.merge(FeatureStats.from_arrays(state["gt"]))
 
     def settings(self) -> dict[str, Any]:
         return {
