@@ -159,7 +159,9 @@ def stage_costs(
         store.save_state({"metric_states": [m.state_dict() for m in (psnr, ssim, lmd, lse, fid)], "included_ids": []})
         store.append_record({"clip_id": name, "status": "ok", "metrics": {}})
         costs["writing"] += time.perf_counter() - started
-    costs["landmarks"] -= costs["face detection"]  # the landmarker detects the face, then fits 68 points
+    # the landmarker detects the face, then fits 68 points: the fit is the difference of two timings, which
+    # noise on a loaded machine can make slightly negative when the fit is cheap (shown as 0)
+    costs["landmarks"] = max(0.0, costs["landmarks"] - costs["face detection"])
     return {key: value / len(names) for key, value in costs.items()}
 
 
