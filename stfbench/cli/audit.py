@@ -93,11 +93,12 @@ def _run(dataset, chosen, metrics, out, root, list_file, limit_clips, device, wo
     from stfbench.media.variants import encoder_versions
     from stfbench.metrics import build_metrics, missing_weights, parse_metric_names
     from stfbench.provenance import base_provenance
-    from stfbench.runner.audit import AuditConfig, clear, run_audit, write_summary
+    from stfbench.runner.audit import AuditConfig, clear, run_audit
     from stfbench.runner.audit_table import write_outputs
     from stfbench.runner.clips import ProtocolClips
     from stfbench.runner.run import _protocol_info
     from stfbench.runner.run import load_protocol_or_fail as load_protocol
+    from stfbench.runner.store import write_json
 
     protocol = load_protocol(dataset)
     settings = protocol.metrics.sections()
@@ -136,7 +137,7 @@ def _run(dataset, chosen, metrics, out, root, list_file, limit_clips, device, wo
         limit_clips=limit_clips,
         provenance=base_provenance(str(torch_device), seed),
     )
-    write_summary(out, summary)
+    write_json(out / "summary.json", summary)
     write_outputs(out, summary)
     return summary
 

@@ -5,8 +5,7 @@ A video variant changes the frames and keeps the audio samples; an audio variant
 frames. Encoded variants are written to a temporary file and decoded back with `stfbench.media` (the decoder every
 command uses). Video: yuv420p (`rgb_to_yuv420p`, as `write_clip`), one encoder thread, in MP4. Audio: mono at
 the clip's rate, in MP4 (its edit list removes the encoder delay: decoded audio starts at sample 0 and has the
-input's length; a raw `.mp3` file would instead be read 1105 samples late at 16 kHz, its priming taken as a
-late start).
+input's length).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from stfbench.errors import DecodeError, MetricError, StfbenchError
 from stfbench.media.variants import Variant, apply
 from stfbench.metrics.base import ScoringSample
 from stfbench.runner.engine import ClipSource, Engine, gt_cache, one_line
-from stfbench.runner.store import RunStore, write_json
+from stfbench.runner.store import RunStore, write_atomic
 from stfbench.runner.summary import bootstrap_ci, summarize
 
 SCHEMA = "stfbench.audit/1"
@@ -91,7 +91,7 @@ def run_audit(config: AuditConfig, protocol: Any, metrics: list, clips: Any, ite
             count_keys = {key: text for metric in chosen for key, text in metric.count_keys.items()}
             summary = summarize(records, dataset, len(items), config.seed, count_keys)
             summary["variant"] = variant.name
-            store.write_summary(strict_values(summary))
+            store.write_summary(summary)
             variants[variant.name] = (records, dataset, summary, set(count_keys))
     return combine(config, variants, metrics)
 
@@ -162,31 +162,10 @@ def _stats(values: np.ndarray, seed: int) -> dict[str, Any]:
 
 
 def write_jsonl(path: Path, lines: list[dict[str, Any]]) -> None:
-    """Strict JSON lines, written to a temporary name and renamed."""
+    """Strict JSON lines, written atomically."""
     from stfbench.strict_json import dumps
 
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text("".join(dumps(strict_values(line), sort_keys=True) + "\n" for line in lines), encoding="utf-8")
-    tmp.replace(path)
-
-
-def write_summary(out: Path, summary: dict[str, Any]) -> None:
-    write_json(out / "summary.json", strict_values(summary))
-
-
-def strict_values(obj: Any) -> Any:
-    """NaN → None, ±∞ → "inf"/"-inf" (the run store's convention), numpy scalars → Python."""
-    if isinstance(obj, dict):
-        return {str(k): strict_values(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [strict_values(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
+    write_atomic(path, "".join(dumps(line, sort_keys=True) + "\n" for line in lines).encode("utf-8"))
 
 
 class _VariantSource(ClipSource):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -113,10 +112,10 @@ def render(summary: dict[str, Any], fmt: str) -> str:
                 writer.writerow([name, key, summary["measures"][key], *values, stats["n"], stats.get("n_finite")])
         return buffer.getvalue()
     if fmt == "json":
-        from stfbench.runner.audit import strict_values
+        from stfbench.strict_json import dumps
 
         body = {"headers": headers, "rows": rows, "notes": notes(summary), "results": summary["results"]}
-        return json.dumps(strict_values(body), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+        return dumps(body, indent=1, ensure_ascii=False) + "\n"
     raise ValueError(f"unknown format {fmt!r} (choose {', '.join(FORMATS)})")
 
 
