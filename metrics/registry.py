@@ -10,7 +10,7 @@ import torch
 from stfbench.errors import StfbenchError
 from stfbench.metrics.base import Metric
 from stfbench.metrics.settings import MetricSettings
-from stfbench.weights import ResolvedWeight, resolve_verified
+from stfbench.weights import NO_PUBLISHED_DIGEST, ResolvedWeight, resolve_verified
 
 #: Output key → (display name, direction, decimals) for tables.
 METRIC_INFO: dict[str, tuple[str, str, int]] = {
@@ -95,11 +95,7 @@ def parse_metric_names(names: str | Sequence[str]) -> list[str]:
 
 
 def _label(weight: ResolvedWeight) -> str:
-    return (
-        weight.id
-        if weight.verified or weight.reason == "no published sha256 to check against"
-        else f"{weight.id}-unverified"
-    )
+    return weight.id if weight.verified or weight.reason == NO_PUBLISHED_DIGEST else f"{weight.id}-unverified"
 
 
 def build_metrics(
@@ -258,7 +254,7 @@ def _build(name: str, config: MetricSettings, device: torch.device, weights: dic
             **{k: w["sha256"] for k, w in provenance.items()},
             **_compute_identity(device),
         )
-        published = weight.reason != "no published sha256 to check against"
+        published = weight.reason != NO_PUBLISHED_DIGEST
         label = weight.id if published else f"{weight.id}@{weight.sha256[:8]}"  # no published digest: the file's own
         return CSIM(
             model,

@@ -1,6 +1,7 @@
 """Weight registry: every weight file a metric or model uses, with SHA-256, licence and source."""
 
 from stfbench.weights.registry import (
+    NO_PUBLISHED_DIGEST,
     ResolvedWeight,
     WeightEntry,
     candidate_paths,
@@ -14,6 +15,7 @@ from stfbench.weights.registry import (
 )
 
 __all__ = [
+    "NO_PUBLISHED_DIGEST",
     "ResolvedWeight",
     "WeightEntry",
     "candidate_paths",

@@ -59,6 +59,10 @@ class WeightEntry:
         return f"get it from {self.source}, then run `{command}` (or set {self.env_var}=PATH)"
 
 
+#: `ResolvedWeight.reason` of a file whose registry entry has no SHA-256 to compare with.
+NO_PUBLISHED_DIGEST = "no published sha256 to check against"
+
+
 @dataclass(frozen=True)
 class ResolvedWeight:
     """A located weight file and how far it was verified."""
@@ -160,7 +164,7 @@ def _check(item: WeightEntry, path: Path) -> tuple[str, str, str]:
         return WRONG_HASH, digest, f"sha256 {digest[:12]}…, expected {item.sha256[:12]}…"
     if item.size is not None and size != item.size:
         return WRONG_SIZE, digest, f"size {size} B, expected {item.size} B (truncated or a different file?)"
-    return UNVERIFIED, digest, "no published sha256 to check against"
+    return UNVERIFIED, digest, NO_PUBLISHED_DIGEST
 
 
 def resolve_verified(weight_id: str, trust_unverified: bool = False, needed_by: str | None = None) -> ResolvedWeight:
