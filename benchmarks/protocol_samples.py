@@ -38,12 +38,13 @@ def protocol_samples(
     clip_indices: list[int] | None = None,
     device: str | None = None,
     seed: int = 0,
+    root: str | None = None,
 ) -> tuple[list[Sample], dict[str, Any]]:
     """Generate the protocol's clips at `clip_indices` (default: all, in protocol order) with `model`
-    (`--model` name of `stfbench run`; `checkpoint` None = the adapter's default for the dataset); returns
-    the samples and the adapter's provenance (checkpoint path and SHA-256)."""
+    (`--model` name of `stfbench run`; `checkpoint` None = the adapter's default for the dataset; `root` as
+    `--root`); returns the samples and the adapter's provenance (checkpoint path and SHA-256)."""
     protocol = load_protocol(dataset)
-    clips = ProtocolClips(protocol)
+    clips = ProtocolClips(protocol, root)
     items = clips.items()
     chosen = [items[i] for i in clip_indices] if clip_indices is not None else items
     clips.prepare(chosen)

@@ -44,3 +44,19 @@ def test_ratio_of_identical_images_is_one_and_grows_with_added_checkerboard():
     assert high_frequency_ratio(noisy, images) > 2
     with pytest.raises(ValueError, match="cutoff"):
         high_frequency_fraction(images, cutoff=0.6)
+
+
+@pytest.mark.parametrize("checkpoint", ["synctalkface_tiny_synthetic", "synctalkface_tiny_synthetic_slots0"])
+def test_committed_synctalkface_files_draw_no_checkerboard(micro_synthetic, checkpoint: str) -> None:
+    """The committed generators on unseen synthetic faces: no more energy next to Nyquist than the ground truth
+    (the files committed before 2026-12-06 had 4.4× on this corpus), and a mouth that is not painted flat."""
+    from protocol_samples import protocol_samples
+
+    protocol, root = micro_synthetic
+    samples, provenance = protocol_samples("synctalkface", checkpoint, dataset=str(protocol), root=str(root))
+    assert provenance["checkpoint"].endswith(f"{checkpoint}.pt") and len(samples) == 6
+    half = samples[0].gt.shape[1] // 2
+    generated = np.concatenate([s.generated[s.scored, half:] for s in samples])  # (N, S/2, S, 3): lower halves
+    truth = np.concatenate([s.gt[s.scored, half:] for s in samples])
+    assert high_frequency_ratio(generated, truth, cutoff=0.45) < 1
+    assert high_frequency_ratio(generated, truth, cutoff=0.25) > 0.02
