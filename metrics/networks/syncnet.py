@@ -92,10 +92,14 @@ def load_syncnet(path: str | Path, device: torch.device | str = "cpu", width: fl
     state = loaded.get("state_dict", loaded) if isinstance(loaded, dict) else None
     if not isinstance(state, dict) or "netcnnaud.0.weight" not in state:
         raise WeightsError("not a SyncNet state dict (no netcnnaud.0.weight)", path)
-    model = SyncNet(width if width is not None else infer_width(state))
+    with torch.device("meta"):  # no random initialisation: every tensor comes from the file
+        model = SyncNet(width if width is not None else infer_width(state))
     state = {k: v.float() for k, v in state.items()}
+    for key, buffer in model.state_dict().items():  # BatchNorm step counters, absent from syncnet_v2.model
+        if key.endswith("num_batches_tracked") and key not in state:
+            state[key] = torch.zeros_like(buffer, device="cpu")
     try:
-        result = model.load_state_dict(state, strict=False)
+        result = model.load_state_dict(state, strict=False, assign=True)
     except RuntimeError as error:
         raise WeightsError(f"SyncNet tensor shapes differ ({str(error).splitlines()[1].strip()})", path) from None
     missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
@@ -119,17 +123,15 @@ def _conv2d_from(conv: nn.Conv2d | nn.Conv3d, bn: nn.modules.batchnorm._BatchNor
     if weight.dim() == 5:  # (O, I, kt, kh, kw) → (O, I·kt, kh, kw); channel index = c·kt + t
         weight = weight.reshape(weight.shape[0], -1, *weight.shape[-2:])
     stride, padding = conv.stride[-2:], conv.padding[-2:]
-    out = nn.Conv2d(weight.shape[1], weight.shape[0], tuple(weight.shape[-2:]), stride, padding)
-    out.weight.data.copy_(weight)
-    out.bias.data.copy_(bias)
+    out = nn.Conv2d(weight.shape[1], weight.shape[0], tuple(weight.shape[-2:]), stride, padding, device="meta")
+    out.weight, out.bias = nn.Parameter(weight), nn.Parameter(bias)
     return out
 
 
 def _linear_from(linear: nn.Linear, bn: nn.BatchNorm1d) -> nn.Linear:
     weight, bias = _fold(linear.weight, linear.bias, bn)
-    out = nn.Linear(linear.in_features, linear.out_features)
-    out.weight.data.copy_(weight)
-    out.bias.data.copy_(bias)
+    out = nn.Linear(linear.in_features, linear.out_features, device="meta")
+    out.weight, out.bias = nn.Parameter(weight), nn.Parameter(bias)
     return out
 
 
