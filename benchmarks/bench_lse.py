@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -116,48 +117,74 @@ def find_ffmpeg(given: str | None) -> str:
         return found
 
 
-def timed_process(command: list[str], env: dict[str, str]) -> tuple[float, str]:
-    """Wall seconds of one whole process and its stdout; exits with its stderr if it failed."""
+def timed_process(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds and CPU seconds (user + system, children included) of one whole process, and its stdout;
+    exits with its stderr if it failed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env})
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode:
         sys.exit(f"{command[0]} failed ({result.returncode}):\n{result.stderr[-3000:]}")
-    return seconds, result.stdout
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu, result.stdout
 
 
 def whole_processes(clip: Path, model: SyncNet, work: Path, threads: int, syncnet_python: Path | None,
-                    ffmpeg: str | None) -> None:  # fmt: skip
-    """Time `stfbench score --metrics lse`, the baseline and (given) syncnet_python as whole processes."""
+                    ffmpeg: str | None, repeat: int) -> None:  # fmt: skip
+    """Time `stfbench score --metrics lse`, the baseline and (given) syncnet_python as whole processes,
+    `repeat` interleaved rounds; prints each one's median wall and CPU seconds and the ratios of medians."""
     weights = work / "weights"
     weights.mkdir()
     state = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
     torch.save(state, weights / "syncnet_v2.model")
     env = {"OMP_NUM_THREADS": str(threads), "STFBENCH_WEIGHTS": str(weights)}
     stfbench = str(Path(sys.executable).with_name("stfbench"))
-    score = [stfbench, "score", "--pred", str(clip), "--metrics", "lse", "--trust-unverified", "--no-progress"]
-    rows = []
-    seconds, _ = timed_process([*score, "--out", str(work / "score")], env)
-    summary = json.loads((work / "score" / "summary.json").read_text())["metrics"]
-    values = {key.split("[")[0]: value["mean"] for key, value in summary.items()}
-    rows.append(("stfbench score --metrics lse (fp32)", seconds, values.get("lse_d"), values.get("lse_c")))
     here = str(Path(__file__).resolve().parent)
-    command = [sys.executable, "-c", BASELINE_SCRIPT, here, str(weights / "syncnet_v2.model"), str(clip)]
-    seconds, out = timed_process([*command, str(work / "baseline")], env)
-    rows.append(("in-repo baseline", seconds, *map(float, out.split("RESULT")[1].split()[:2])))
+
+    def stfbench_score(round_: int) -> tuple[float, float, float, float]:
+        out = work / f"score{round_}"
+        wall, cpu, _ = timed_process([stfbench, "score", "--pred", str(clip), "--metrics", "lse",
+                                      "--trust-unverified", "--no-progress", "--out", str(out)], env)  # fmt: skip
+        summary = json.loads((out / "summary.json").read_text())["metrics"]
+        values = {key.split("[")[0]: value["mean"] for key, value in summary.items()}
+        return wall, cpu, values["lse_d"], values["lse_c"]
+
+    def script(name: str, source: str, extra_env: dict[str, str], *args: str):
+        def run(round_: int) -> tuple[float, float, float, float]:
+            command = [sys.executable, "-c", source, *args, str(work / f"{name}{round_}")]
+            wall, cpu, out = timed_process(command, {**env, **extra_env})
+            return wall, cpu, *map(float, out.split("RESULT")[1].split()[:2])
+
+        return run
+
+    rows = {
+        "stfbench score --metrics lse (fp32)": stfbench_score,
+        "in-repo baseline": script("baseline", BASELINE_SCRIPT, {}, here, str(weights / "syncnet_v2.model"), str(clip)),
+    }
     if syncnet_python is not None:
         ffmpeg_dir = work / "ffmpeg-bin"
         ffmpeg_dir.mkdir()
         (ffmpeg_dir / "ffmpeg").symlink_to(find_ffmpeg(ffmpeg))
         path = {"PATH": f"{ffmpeg_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-        command = [sys.executable, "-c", REFERENCE_SCRIPT, str(syncnet_python), str(weights / "syncnet_v2.model")]
-        seconds, out = timed_process([*command, str(clip), str(work / "reference")], {**env, **path})
-        rows.append(("syncnet_python evaluate", seconds, *map(float, out.split("RESULT")[1].split()[:2])))
-    print(f"whole processes, start-up included, OMP_NUM_THREADS={threads}, same clip and seeded weights:")
-    reference = rows[-1][1]
-    for label, seconds, lse_d, lse_c in rows:
-        print(f"  {label}: {seconds:.2f} s wall, LSE-D {lse_d:.4f}, LSE-C {lse_c:.4f}, "
-              f"{reference / seconds:.2f}x vs {rows[-1][0]}")  # fmt: skip
+        rows["syncnet_python evaluate"] = script(
+            "reference", REFERENCE_SCRIPT, path, str(syncnet_python), str(weights / "syncnet_v2.model"), str(clip)
+        )
+    timings: dict[str, list[tuple[float, float, float, float]]] = {label: [] for label in rows}
+    for round_ in range(repeat):  # interleaved, so a change of load hits every row alike
+        for label, run in rows.items():
+            timings[label].append(run(round_))
+    print(f"whole processes, start-up included, OMP_NUM_THREADS={threads}, same clip and seeded weights, "
+          f"median of {repeat} interleaved round(s):")  # fmt: skip
+    reference = list(rows)[-1]
+    medians = {label: np.median(np.array(t)[:, :2], axis=0) for label, t in timings.items()}
+    for label, found in timings.items():
+        wall, cpu = medians[label]
+        walls = ", ".join(f"{t[0]:.2f}" for t in found)
+        print(f"  {label}: {wall:.2f} s wall ({walls}), {cpu:.2f} CPU-s, LSE-D {found[-1][2]:.4f}, "
+              f"LSE-C {found[-1][3]:.4f}; {medians[reference][0] / wall:.2f}x by wall, "
+              f"{medians[reference][1] / cpu:.2f}x by CPU-s vs {reference}")  # fmt: skip
 
 
 @torch.no_grad()
@@ -281,6 +308,7 @@ def main() -> None:
     parser.add_argument("--synthetic", action="store_true", help="also compare bf16 with fp32 on synthetic clips")
     parser.add_argument("--syncnet-python", type=Path, help="a joonson/syncnet_python checkout to time as well")
     parser.add_argument("--ffmpeg", help="ffmpeg binary for syncnet_python (default: imageio_ffmpeg's, else PATH)")
+    parser.add_argument("--repeat", type=int, default=1, help="interleaved rounds of the whole-process timings")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -290,7 +318,7 @@ def main() -> None:
         tmp = Path(tmp)
         clip = make_clip(tmp / "long.mkv", args.seconds, 0)
         print(f"machine: {machine()}")
-        whole_processes(clip, model, tmp, args.threads, args.syncnet_python, args.ffmpeg)
+        whole_processes(clip, model, tmp, args.threads, args.syncnet_python, args.ffmpeg, args.repeat)
         stfbench_evaluate(folded, clip, args.batch_size)  # warm-up
         stfbench_evaluate(folded, clip, args.batch_size, "bf16")
         started = time.perf_counter()
