@@ -87,10 +87,11 @@ def main() -> None:
     extra = ("--device", args.device, "--lse-weights", "syncnet_v2")
     cold = score(model_b, gt, work / "cold", ALL_METRICS, args.workers, env, *extra)
     warm = score(gt, gt, work / "warm", ALL_METRICS, args.workers, env, *extra)
-    for label, (seconds, rss, summary) in (("first model (GT cache cold)", cold), ("next model (warm)", warm)):
-        per_frame = seconds / frames
-        print(f"{label}: {seconds:.1f} s, {args.clips / seconds:.2f} clips/s, {frames / seconds:.0f} frames/s, "
-              f"peak RSS {rss:.0f} MiB, {summary['n_scored']}/{summary['n_expected']} scored")  # fmt: skip
+    for label, run in (("first model (GT cache cold)", cold), ("next model (warm)", warm)):
+        per_frame = run.seconds / frames
+        print(f"{label}: {run.seconds:.1f} s, {args.clips / run.seconds:.2f} clips/s, {frames / run.seconds:.0f} "
+              f"frames/s, {run.cpu:.1f} CPU-s, peak RSS {run.rss:.0f} MiB, "
+              f"{run.summary['n_scored']}/{run.summary['n_expected']} scored")  # fmt: skip
         for test_set, test_frames in TEST_SETS.items():
             minutes = per_frame * test_frames / 60
             verdict = "meets" if minutes <= GOALS_MIN[test_set] else "misses"

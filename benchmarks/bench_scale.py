@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,7 +47,8 @@ PEAK_RSS = """
 import resource, subprocess, sys
 code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 sys.stderr.write(code.stderr[-3000:])
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)  # KiB, the largest process of the run
+used = resource.getrusage(resource.RUSAGE_CHILDREN)  # the run and its worker processes
+print(used.ru_utime + used.ru_stime, used.ru_maxrss)  # CPU seconds; KiB, the largest process of the run
 sys.exit(code.returncode)
 """
 
@@ -99,8 +101,17 @@ def seeded_inception(work: Path) -> Path:
     return path
 
 
-def score(pred: Path, gt: Path, out: Path, metrics: str, workers: int, env: dict[str, str], *extra: str):
-    """`stfbench score` of pred against gt as a whole process: (wall seconds, peak RSS MiB, summary)."""
+class Scored(NamedTuple):
+    """One whole `stfbench score` process: wall and CPU seconds (workers included), peak RSS, its summary."""
+
+    seconds: float
+    cpu: float
+    rss: float  # MiB
+    summary: dict
+
+
+def score(pred: Path, gt: Path, out: Path, metrics: str, workers: int, env: dict[str, str], *extra: str) -> Scored:
+    """`stfbench score` of pred against gt as a whole process."""
     stfbench = str(Path(sys.executable).with_name("stfbench"))
     command = [sys.executable, "-c", PEAK_RSS, stfbench, "score", "--pred", str(pred), "--gt", str(gt),
                "--dataset", "synthetic", "--metrics", metrics, "--workers", str(workers), "--trust-unverified",
@@ -111,7 +122,8 @@ def score(pred: Path, gt: Path, out: Path, metrics: str, workers: int, env: dict
     seconds = time.perf_counter() - started
     if done.returncode not in (0, 3):
         sys.exit(f"stfbench score failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return seconds, int(done.stdout.split()[-1]) / 1024, json.loads((out / "summary.json").read_text())
+    cpu, rss = done.stdout.split()[-2:]
+    return Scored(seconds, float(cpu), int(rss) / 1024, json.loads((out / "summary.json").read_text()))
 
 
 def stage_costs(
@@ -207,8 +219,8 @@ def main() -> None:
                     (subset / folder / name).symlink_to((gt if folder == "gt" else model_b) / name)
         halves = score(subset / "model_b", subset / "gt", work / "cpu-w2-half", CPU_METRICS, 2, env, "--no-gt-cache")
         _print_pair(f"{CPU_METRICS} (the per-clip CPU stages), ground-truth cache off", runs, args.clips)
-        print(f"  peak RSS, workers 2: {half} clips {halves[1]:.0f} MiB, {args.clips} clips {runs[2][1]:.0f} MiB "
-              f"({100 * (runs[2][1] / halves[1] - 1):+.1f} %; floor within 10 %)")  # fmt: skip
+        print(f"  peak RSS, workers 2: {half} clips {halves.rss:.0f} MiB, {args.clips} clips {runs[2].rss:.0f} MiB "
+              f"({100 * (runs[2].rss / halves.rss - 1):+.1f} %; floor within 10 %)")  # fmt: skip
     if args.all_metrics_clips:
         subset = work / "all-subset"
         for folder in ("gt", "model_b"):
@@ -231,20 +243,28 @@ def main() -> None:
         cold = score(gt, gt, work / "lmdfid-a-cold", "lmd,fid", 2, env, *step)  # model A: cold, fills the cache
         warm = score(model_b, gt, work / "lmdfid-b-warm", "lmd,fid", 2, env, *step)  # model B: warm
         print("LMD + FID, --workers 2, whole processes, same frames and work per model:")
-        print(f"  model A, cold cache {cold[0]:7.1f} s; model B, warm {warm[0]:7.1f} s: {cold[0] / warm[0]:.2f}x "
+        print(f"  model A, cold cache {cold.seconds:7.1f} s ({cold.cpu:.1f} CPU-s); "
+              f"model B, warm {warm.seconds:7.1f} s ({warm.cpu:.1f} CPU-s): {cold.seconds / warm.seconds:.2f}x "
               "(floor 1.8)")  # fmt: skip
-        if args.verify_cache:
+        if args.verify_cache:  # the same model cold, then warm again: the like-for-like pair
             shutil.rmtree(cache)
             cold_b = score(model_b, gt, work / "lmdfid-b-cold", "lmd,fid", 2, env, *step)
-            print(f"  model B cold {cold_b[0]:.1f} s; values equal to warm: {_values(cold_b[2]) == _values(warm[2])}")
+            again = score(model_b, gt, work / "lmdfid-b-warm2", "lmd,fid", 2, env, *step)
+            same = _values(cold_b.summary) == _values(warm.summary) == _values(again.summary)
+            seconds, cpu = (warm.seconds + again.seconds) / 2, (warm.cpu + again.cpu) / 2
+            print(f"  model B cold {cold_b.seconds:.1f} s ({cold_b.cpu:.1f} CPU-s), warm again {again.seconds:.1f} s "
+                  f"({again.cpu:.1f} CPU-s); B cold / B warm (mean of both): {cold_b.seconds / seconds:.2f}x by wall, "
+                  f"{cold_b.cpu / cpu:.2f}x by CPU-s; values equal cold and warm: {same}")  # fmt: skip
 
 
 def _print_pair(what: str, runs: dict, clips: int) -> None:
     print(f"{what}, {clips} clips, whole processes:")
-    for workers, (seconds, rss, _) in runs.items():
-        print(f"  --workers {workers}: {seconds:7.1f} s  {clips / seconds:.3f} clips/s  peak RSS {rss:.0f} MiB")
-    same = _values(runs[1][2]) == _values(runs[2][2])
-    print(f"  ratio workers 1 / workers 2: {runs[1][0] / runs[2][0]:.2f} (floor 1.6); values identical: {same}")
+    for workers, run in runs.items():
+        print(f"  --workers {workers}: {run.seconds:7.1f} s  {clips / run.seconds:.3f} clips/s  {run.cpu:.1f} CPU-s  "
+              f"peak RSS {run.rss:.0f} MiB")  # fmt: skip
+    same = _values(runs[1].summary) == _values(runs[2].summary)
+    ratio = runs[1].seconds / runs[2].seconds
+    print(f"  ratio workers 1 / workers 2: {ratio:.2f} (floor 1.6); values identical: {same}")
 
 
 def _values(summary: dict) -> tuple:
