@@ -84,3 +84,16 @@ def test_console_script_prints_strict_json(stfbench_script, args: list[str]) -> 
 
     data = json.loads(result.stdout, parse_constant=refuse)
     assert isinstance(data, dict) and data
+
+
+@pytest.mark.parametrize("given", [None, "77"])
+def test_console_script_shortens_openmp_spin_unless_the_user_set_it(stfbench_script, monkeypatch, given) -> None:
+    from stfbench.cli import OPENMP_SPIN_COUNT
+
+    if given is None:
+        monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    else:
+        monkeypatch.setenv("GOMP_SPINCOUNT", given)
+    shown = stfbench_script("info", "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["gomp_spincount"] == (given or OPENMP_SPIN_COUNT)

@@ -71,6 +71,7 @@ def info(fmt: ListFormat = list_format()) -> None:
                 "cuda_devices": gpus,
                 "cpu_cores": len(os.sched_getaffinity(0)),
                 "omp_num_threads": threads,
+                "gomp_spincount": os.environ.get("GOMP_SPINCOUNT"),
                 "cache": str(paths.cache_dir()),
                 "weights_dir": str(paths.weights_dir()),
                 "dataset_roots": {d: str(r) if r else None for d, r in roots.items()},
