@@ -89,15 +89,15 @@ def _run(dataset, chosen, metrics, out, root, list_file, limit_clips, device, wo
     from stfbench import prerequisites
     from stfbench.console import make_console
     from stfbench.device import resolve_device
-    from stfbench.leaderboard.table import _collect_weights
+    from stfbench.leaderboard.table import collect_weights
     from stfbench.media.variants import encoder_versions
     from stfbench.metrics import build_metrics, missing_weights, parse_metric_names
     from stfbench.provenance import base_provenance
     from stfbench.runner.audit import AuditConfig, clear, run_audit
     from stfbench.runner.audit_table import write_outputs
     from stfbench.runner.clips import ProtocolClips
-    from stfbench.runner.run import _protocol_info
     from stfbench.runner.run import load_protocol_or_fail as load_protocol
+    from stfbench.runner.run import protocol_info
     from stfbench.runner.store import write_json
 
     protocol = load_protocol(dataset)
@@ -125,9 +125,9 @@ def _run(dataset, chosen, metrics, out, root, list_file, limit_clips, device, wo
     config = AuditConfig(out, chosen, seed, workers, overwrite, show_progress, gt_cache)
     summary = run_audit(config, protocol, built, clips, items)
     weights: dict[str, str] = {}
-    _collect_weights({m.name: m.settings() for m in built}, weights, set())
+    collect_weights({m.name: m.settings() for m in built}, weights, set())
     summary.update(
-        protocol=_protocol_info(protocol),
+        protocol=protocol_info(protocol),
         metric_names={key: m.name for m in built for key in m.keys},
         metric_settings={m.name: m.settings() for m in built},
         weights=weights,

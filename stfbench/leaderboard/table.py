@@ -156,7 +156,7 @@ def build_leaderboard(
         for key, count in (summary.get("counts") or {}).items():  # diagnostic counters (not metric columns)
             row.diagnostics.setdefault(pid, {})[key] = int(count["total"])
             descriptions[key] = str(count["description"])
-        _collect_weights(summary.get("metric_settings", {}), weights, unverified)
+        collect_weights(summary.get("metric_settings", {}), weights, unverified)
         versions.add(str(summary.get("stfbench_version")))
         for name in summary.get("unavailable_metrics") or {}:
             unavailable.setdefault(name, set()).add(pid)
@@ -266,7 +266,7 @@ def _mark_best(rows: list[Row], groups: list[ProtocolGroup]) -> None:
                 cell.best = value == best
 
 
-def _collect_weights(settings: dict[str, Any], weights: dict[str, str], unverified: set[str]) -> None:
+def collect_weights(settings: dict[str, Any], weights: dict[str, str], unverified: set[str]) -> None:
     """Walk metric settings for weight provenance dicts ({id, sha256, verified})."""
     if isinstance(settings, dict):
         if "sha256" in settings and "id" in settings:
@@ -275,7 +275,7 @@ def _collect_weights(settings: dict[str, Any], weights: dict[str, str], unverifi
                 unverified.add(str(settings["id"]))
             return
         for value in settings.values():
-            _collect_weights(value, weights, unverified)
+            collect_weights(value, weights, unverified)
 
 
 def _titles(protocols: dict[str, dict[str, Any]]) -> dict[str, str]:

@@ -357,7 +357,7 @@ def _manifest(config, protocol, adapter, metrics, metric_names, clip_ids, device
     provenance = adapter.provenance()
     manifest = base_provenance(device=str(device), seed=config.seed)
     manifest.update(
-        protocol=_protocol_info(protocol, config.audio),
+        protocol=protocol_info(protocol, config.audio),
         model={
             "spec": config.model,
             "name": adapter.name,
@@ -420,7 +420,7 @@ def _model_identity(config: RunConfig, provenance: dict[str, Any]) -> dict[str, 
     )
 
 
-def _protocol_info(protocol: Any, audio: str = "speech") -> dict[str, Any]:
+def protocol_info(protocol: Any, audio: str = "speech") -> dict[str, Any]:
     """The protocol as results name it; `driving_audio` only when it is not the protocol's own speech."""
     metrics = getattr(protocol, "metrics", None)
     pairing = getattr(protocol, "pairing", None)
